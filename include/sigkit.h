@@ -1,0 +1,260 @@
+/*
+ * sigkit.h - Python's signal module for C, done right.
+ *
+ * Handlers are ordinary C functions.  The kernel's delivery is recorded by a
+ * tiny async-signal-safe trampoline; the handlers run later, in normal
+ * context, in whichever thread calls sk_dispatch(), sk_wait(), sk_pause() or
+ * sk_sleep() (or in sigkit's own thread after sk_thread_start()).  Handlers
+ * of one process never run concurrently.
+ *
+ * Every function that can fail returns a negative errno value (-EINVAL, ...),
+ * never a bare -1; sk_strerror() names it.
+ */
+#ifndef SIGKIT_H
+#define SIGKIT_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
+
+#define SIGKIT_VERSION_MAJOR 0
+#define SIGKIT_VERSION_MINOR 1
+#define SIGKIT_VERSION_PATCH 0
+#define SIGKIT_VERSION "0.1.0"
+
+/* ------------------------------------------------------------------ */
+/* Handlers                                                            */
+/* ------------------------------------------------------------------ */
+
+/* What a handler learns about the arrival (or arrivals) it stands for. */
+typedef struct sk_info {
+    int      signo;   /* signal number */
+    int      code;    /* si_code: SI_USER, SI_QUEUE, SI_TIMER, SI_KERNEL, CLD_EXITED, ... */
+    pid_t    pid;     /* sender (0 when the kernel sent it) */
+    uid_t    uid;     /* sender's real uid */
+    int      status;  /* SIGCHLD: exit status or signal */
+    intptr_t value;   /* sigqueue()/timer payload */
+    uint64_t count;   /* arrivals this call stands for: 1, or more where arrivals were folded */
+} sk_info;
+
+/* A deferred handler: runs in normal context, may call anything. */
+typedef void (*sk_handler)(const sk_info *info, void *arg);
+
+#define SK_DFL ((sk_handler)0) /* like signal.SIG_DFL */
+#define SK_IGN ((sk_handler)1) /* like signal.SIG_IGN */
+
+/* FOREIGN = a handler set outside sigkit (Python's None). */
+enum sk_disposition { SK_DEFAULT, SK_IGNORED, SK_HANDLED, SK_FOREIGN };
+
+/*
+ * Set THE handler of signo (replacing every connected one), or SK_DFL /
+ * SK_IGN.  Returns the previous enum sk_disposition.
+ * -EINVAL: 0, out of range, SIGKILL, SIGSTOP, a C-library-reserved signal.
+ * -ENOTSUP: a handler for SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS
+ *           (returning from the fault would fault again); SK_DFL/SK_IGN are fine.
+ */
+int sk_signal(int signo, sk_handler fn, void *arg);
+
+/* The current enum sk_disposition of signo; *fn/*arg (either may be NULL)
+ * receive the first sigkit handler when SK_HANDLED, else SK_DFL/SK_IGN/NULL. */
+int sk_getsignal(int signo, sk_handler *fn, void **arg);
+
+/* Add one more handler for signo (they run in connection order).
+ * Returns an id > 0 for sk_disconnect(), or a negative errno as sk_signal(). */
+int sk_connect(int signo, sk_handler fn, void *arg);
+
+/* Remove a handler.  Removing the last one restores exactly what was
+ * installed before sigkit (foreign handler with its flags and mask, SIG_IGN
+ * or SIG_DFL); arrivals still queued for it are dropped.  -ENOENT: no such id. */
+int sk_disconnect(int id);
+
+/* flag 1: blocking calls interrupted by signo fail with EINTR; 0 (the
+ * default): they restart (SA_RESTART). */
+int sk_siginterrupt(int signo, int flag);
+
+/* ------------------------------------------------------------------ */
+/* Running handlers                                                    */
+/* ------------------------------------------------------------------ */
+
+/* A file descriptor that is readable while handler calls (timers' included)
+ * are pending: put it in epoll/poll/libuv/libevent and call sk_dispatch()
+ * when it is readable.  Owned by sigkit; do not close it. */
+int sk_fd(void);
+
+/* Run what is pending now, in this thread.  Returns how many handler calls
+ * ran (0 if none).  -EDEADLK when called from inside a handler. */
+int sk_dispatch(void);
+
+/* Block (timeout_ms -1 = forever) until at least one handler call ran.
+ * Returns that number, 0 on timeout, -EINTR after sk_interrupt(). */
+int sk_wait(int timeout_ms);
+
+/* signal.pause(): wait for a signal and run its handlers.  Unlike
+ * pause(2) it cannot miss a signal that arrives just before it sleeps.
+ * Returns the number of handler calls, or -EINTR after sk_interrupt(). */
+int sk_pause(void);
+
+/* PEP 475 sleep: handlers run during the sleep, which then resumes for the
+ * time left.  0 after the full time; -EINTR early only if sk_interrupt() was
+ * called; -EINVAL for a negative or non-finite duration. */
+int sk_sleep(double seconds);
+
+/* Make the current (or next) sk_wait/sk_pause/sk_sleep return -EINTR.
+ * Safe from a handler, from another thread and from a raw signal handler. */
+int sk_interrupt(void);
+
+/* Start sigkit's own thread, which runs handlers as signals arrive (Go's
+ * os/signal style).  -EALREADY if it runs. */
+int sk_thread_start(void);
+
+/* Stop sigkit's thread and join it.  -EDEADLK from inside a handler run by
+ * that thread; -ESRCH when it is not running. */
+int sk_thread_stop(void);
+
+/* ------------------------------------------------------------------ */
+/* Alarms and timers                                                   */
+/* ------------------------------------------------------------------ */
+
+/* signal.alarm(): SIGALRM after seconds (0 cancels); returns the seconds
+ * left of the previous alarm. */
+unsigned sk_alarm(unsigned seconds);
+
+/* signal.setitimer(): which is ITIMER_REAL, ITIMER_VIRTUAL or ITIMER_PROF.
+ * Times in seconds; a tiny positive value is never rounded down to 0.
+ * old_value/old_interval may be NULL. */
+int sk_setitimer(int which, double value, double interval, double *old_value,
+                 double *old_interval);
+
+/* signal.getitimer(). */
+int sk_getitimer(int which, double *value, double *interval);
+
+typedef struct sk_timer sk_timer;
+
+/* Start a timer that calls fn through dispatch after `after` seconds, then
+ * every `interval` seconds (0: once).  Any number may run at once; they use
+ * no signal.  info->signo is 0, info->code SI_TIMER, info->count the number
+ * of expirations this call stands for.  A one-shot timer is freed after its
+ * call; a periodic one by sk_timer_stop(). */
+int sk_timer_start(sk_timer **out, double after, double interval, sk_handler fn, void *arg);
+
+/* Stop a timer and free it.  It never fires after this returns. */
+int sk_timer_stop(sk_timer *t);
+
+/* ------------------------------------------------------------------ */
+/* Sending                                                             */
+/* ------------------------------------------------------------------ */
+
+/* kill(2).  signo 0 checks existence.  -ESRCH, -EPERM, -EINVAL. */
+int sk_kill(pid_t pid, int signo);
+
+/* sigqueue(3) with an integer payload.  -EAGAIN when the receiver's queue
+ * limit (RLIMIT_SIGPENDING) is reached. */
+int sk_sigqueue(pid_t pid, int signo, intptr_t value);
+
+/* signal.raise_signal(): to the calling thread; a sigkit handler runs at
+ * the next dispatch. */
+int sk_raise(int signo);
+
+/* pthread_kill(3) with a negative errno result. */
+int sk_pthread_kill(pthread_t thread, int signo);
+
+/* A pidfd for pid (close it with close(2)); -ENOSYS where the kernel or the
+ * portable build has none. */
+int sk_pidfd_open(pid_t pid);
+
+/* signal.pidfd_send_signal(): immune to pid reuse.  value 0 sends like
+ * kill(2) (SI_USER); another value sends like sigqueue(3) (SI_QUEUE). */
+int sk_pidfd_send(int pidfd, int signo, intptr_t value);
+
+/* ------------------------------------------------------------------ */
+/* Names and facts                                                     */
+/* ------------------------------------------------------------------ */
+
+/* "SIGUSR1", "SIGRTMIN+3"; NULL if signo is not a signal of this system. */
+const char *sk_signame(int signo);
+
+/* "SIGUSR1" "USR1" "usr1" "10" "RTMIN+3" "SIGRTMAX-1" -> number, else -EINVAL. */
+int sk_signum(const char *name);
+
+/* "User defined signal 1"; NULL if signo is not a signal. */
+const char *sk_strsignal(int signo);
+
+/* Fill set with every valid signal number (signal.valid_signals()). */
+int sk_valid_signals(sigset_t *set);
+
+enum sk_action { SK_ACT_TERM, SK_ACT_CORE, SK_ACT_IGN, SK_ACT_STOP, SK_ACT_CONT };
+
+/* The signal(7) default action of signo, or -EINVAL. */
+int sk_default_action(int signo);
+
+/* Text for a negative errno returned by sigkit ("Invalid argument"). */
+const char *sk_strerror(int err);
+
+/* ------------------------------------------------------------------ */
+/* Masks and synchronous waiting (EINTR-safe)                          */
+/* ------------------------------------------------------------------ */
+
+int sk_pthread_sigmask(int how, const sigset_t *set, sigset_t *old);
+int sk_sigpending(sigset_t *set);
+
+/* sigwait + sigwaitinfo + sigtimedwait: wait for one signal of set
+ * (which the caller should block).  timeout_ms -1 waits forever, 0 polls.
+ * Returns the signal number (info filled if not NULL, count 1), -EAGAIN on
+ * timeout; EINTR is retried with the time left. */
+int sk_sigwait(const sigset_t *set, sk_info *info, int timeout_ms);
+
+/* ------------------------------------------------------------------ */
+/* asyncio-style wakeup fd                                             */
+/* ------------------------------------------------------------------ */
+
+/* Each arrival of a sigkit-handled signal also writes its number as one byte
+ * to fd (which must be non-blocking; -EINVAL otherwise).  -1 disables.
+ * Returns the previous fd or -1. */
+int sk_set_wakeup_fd(int fd);
+
+/* ------------------------------------------------------------------ */
+/* Shutdown the way users expect from CLIs                             */
+/* ------------------------------------------------------------------ */
+
+/* First SIGINT/SIGTERM: on_stop runs (deferred).  A second one: the process
+ * dies by that signal at once (default action re-raised in the trampoline),
+ * even if the dispatcher is stuck. */
+int sk_graceful(sk_handler on_stop, void *arg);
+
+/* ------------------------------------------------------------------ */
+/* Other processes                                                     */
+/* ------------------------------------------------------------------ */
+
+typedef struct sk_procsig {
+    sigset_t blocked, ignored, caught, pending, shared_pending;
+} sk_procsig;
+
+/* Dispositions and masks of a process (tid 0) or one of its threads, read
+ * from /proc/PID/status or /proc/PID/task/TID/status.  -ESRCH, -EACCES,
+ * -ENOENT (/proc not mounted), -EPROTO (unreadable format). */
+int sk_proc_signals(pid_t pid, pid_t tid, sk_procsig *out);
+
+/* ------------------------------------------------------------------ */
+/* fork / exec                                                         */
+/* ------------------------------------------------------------------ */
+
+/* Async-signal-safe; for a child between fork and exec: every signal to its
+ * default, then an empty mask (in that order, so a pending blocked signal
+ * takes its default action and is never lost). */
+int sk_child_reset(void);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
+#ifdef __cplusplus
+}
+#endif
+#endif /* SIGKIT_H */

@@ -1,0 +1,51 @@
+/*
+ * The platform layer: the only place that knows eventfd, timerfd, the
+ * sigtimedwait fast path, tgkill and pidfd.  platform_linux.c implements it
+ * with Linux facilities; platform_posix.c with POSIX alone (self-pipe, a
+ * timer thread, no fast path).  Build with -DSK_PORTABLE=ON to force the
+ * latter.
+ */
+#ifndef SK_PLATFORM_H
+#define SK_PLATFORM_H
+
+#include "internal.h"
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* The doorbell: a counter that makes skp_poll_fd() readable. */
+int skp_bell_open(void);          /* 0 or -errno */
+void skp_bell_close(void);
+SK_SIGNAL_CONTEXT void skp_bell_ring(void);
+void skp_bell_clear(void);        /* consume every ring */
+
+/* The fd of sk_fd(): readable while the bell is rung or the timer is due. */
+int skp_poll_fd(void);
+
+/* Arm the deadline (CLOCK_MONOTONIC ns) at which skp_poll_fd() becomes
+ * readable; INT64_MAX disarms.  skp_timer_clear() consumes an expiry. */
+int skp_timer_arm(int64_t deadline_ns);
+void skp_timer_clear(void);
+
+/* Sleep until skp_poll_fd() is readable or timeout_ms passes (-1: forever);
+ * a handled signal caught by this thread also ends the sleep.  Returns >0
+ * readable, 0 timeout. */
+int skp_wait_fd(int timeout_ms);
+
+/* The fast path: wait for one of `set` synchronously (sigtimedwait).  Only
+ * where skp_have_sigwait; returns signo, -EAGAIN on timeout, -EINTR. */
+extern const bool skp_have_sigwait;
+int skp_sigtimedwait(const sigset_t *set, siginfo_t *si, int timeout_ms);
+
+/* Thread ids and thread-directed sends. */
+SK_SIGNAL_CONTEXT pid_t skp_gettid(void);
+/* Queue a siginfo to thread tid of this process (rt_tgsigqueueinfo). */
+SK_SIGNAL_CONTEXT int skp_queue_to_thread(pid_t tid, int signo, siginfo_t *si);
+
+/* pidfd; -ENOSYS where there is none. */
+int skp_pidfd_open(pid_t pid);
+int skp_pidfd_send_signal(int pidfd, int signo, siginfo_t *info);
+
+#endif
