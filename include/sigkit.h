@@ -63,7 +63,7 @@ enum sk_disposition { SK_DEFAULT, SK_IGNORED, SK_HANDLED, SK_FOREIGN };
  */
 int sk_signal(int signo, sk_handler fn, void *arg);
 
-/* The current enum sk_disposition of signo; *fn/*arg (either may be NULL)
+/* The current enum sk_disposition of signo; *fn and *arg (either may be NULL)
  * receive the first sigkit handler when SK_HANDLED, else SK_DFL/SK_IGN/NULL. */
 int sk_getsignal(int signo, sk_handler *fn, void **arg);
 
@@ -141,8 +141,10 @@ typedef struct sk_timer sk_timer;
 /* Start a timer that calls fn through dispatch after `after` seconds, then
  * every `interval` seconds (0: once).  Any number may run at once; they use
  * no signal.  info->signo is 0, info->code SI_TIMER, info->count the number
- * of expirations this call stands for.  A one-shot timer is freed after its
- * call; a periodic one by sk_timer_stop(). */
+ * of expirations this call stands for (more than 1 when dispatch was late).
+ * With out != NULL the caller owns the timer and frees it with
+ * sk_timer_stop(), also after a one-shot fired; with out == NULL a one-shot
+ * frees itself after its call.  Timers do not survive fork(). */
 int sk_timer_start(sk_timer **out, double after, double interval, sk_handler fn, void *arg);
 
 /* Stop a timer and free it.  It never fires after this returns. */

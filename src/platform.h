@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 /* The doorbell: a counter that makes skp_poll_fd() readable. */
 int skp_bell_open(void);          /* 0 or -errno */
@@ -35,9 +36,11 @@ void skp_timer_clear(void);
 int skp_wait_fd(int timeout_ms);
 
 /* The fast path: wait for one of `set` synchronously (sigtimedwait).  Only
- * where skp_have_sigwait; returns signo, -EAGAIN on timeout, -EINTR. */
+ * where skp_have_sigwait; returns signo, -EAGAIN on timeout, -EINTR.  The
+ * timeout is read from *ts at entry, so a trampoline running in the same
+ * thread just before the call can cut the wait short by zeroing it. */
 extern const bool skp_have_sigwait;
-int skp_sigtimedwait(const sigset_t *set, siginfo_t *si, int timeout_ms);
+int skp_sigtimedwait(const sigset_t *set, siginfo_t *si, const struct timespec *ts);
 
 /* Thread ids and thread-directed sends. */
 SK_SIGNAL_CONTEXT pid_t skp_gettid(void);

@@ -7,13 +7,17 @@
 #include <unistd.h>
 
 #define MAX_TESTS 256
-static struct { const char *name; sk_test_fn fn; } tests[MAX_TESTS];
+struct test_case {
+    const char *name;
+    sk_test_fn fn;
+};
+static struct test_case tests[MAX_TESTS];
 static int ntests;
 
 void sk_test_register(const char *name, sk_test_fn fn)
 {
     if (ntests < MAX_TESTS)
-        tests[ntests++] = (typeof(tests[0])){name, fn};
+        tests[ntests++] = (struct test_case){name, fn};
 }
 
 void sk_test_fail(const char *file, int line, const char *fmt, ...)

@@ -1,0 +1,107 @@
+/*
+ * State shared by the trampoline (signal context) and dispatch (normal
+ * context).  Everything the trampoline touches is a lock-free atomic or
+ * memory that only its own thread reads back.
+ */
+#ifndef SK_CORE_H
+#define SK_CORE_H
+
+#include "internal.h"
+
+#include <stdint.h>
+
+#ifndef SK_QUEUE_CAP
+#define SK_QUEUE_CAP 1024
+#endif
+#if SK_QUEUE_CAP < 2 || (SK_QUEUE_CAP & (SK_QUEUE_CAP - 1)) != 0
+#error "SK_QUEUE_CAP must be a power of two >= 2"
+#endif
+
+/* One arrival, as plain data (never a pointer that could be forged). */
+typedef struct sk_arrival {
+    int signo;
+    unsigned gen; /* the signal's generation when it arrived */
+    int code;
+    pid_t pid;
+    uid_t uid;
+    int status;
+    intptr_t value;
+} sk_arrival;
+
+/* Per-signal state the trampoline reads or writes. */
+typedef struct sk_sigstate {
+    _Atomic unsigned gen;       /* bumped when the last handler goes: queued arrivals die */
+    _Atomic uint64_t folded;    /* arrivals that did not fit the queue */
+    _Atomic int fold_code;      /* sender of the latest folded arrival */
+    _Atomic pid_t fold_pid;
+    _Atomic uid_t fold_uid;
+    _Atomic int graceful;       /* SK_GRACE_* */
+} sk_sigstate;
+
+enum { SK_GRACE_OFF, SK_GRACE_ARMED, SK_GRACE_FIRED };
+
+extern sk_sigstate sk__sig[SK_NSIG];
+extern _Atomic int sk__folds_pending;    /* some sk__sig[].folded may be non-zero */
+extern _Atomic int sk__interrupted;      /* sk_interrupt() was called */
+extern _Atomic int sk__bell_wanted;      /* > 0: someone sleeps on, or exported, the poll fd */
+extern _Atomic int sk__bell_rung;        /* the bell holds a ring not yet cleared */
+extern _Atomic uint64_t sk__handled_mask; /* bit s-1: signal s has the trampoline */
+
+/*
+ * The sleeper: at most one thread at a time waits in sigtimedwait() for the
+ * handled signals (the fast path).  Packed in one word so that a waker's
+ * compare-and-swap names exactly the sleep it interrupts.
+ *   bits 0..31: tid, 32..39: doorbell signal, 40..41: phase
+ */
+enum { SK_AWAKE = 0, SK_SLEEPING = 1, SK_KICKED = 2 };
+extern _Atomic uint64_t sk__sleeper;
+extern _Atomic uint64_t sk__sleeper_set;  /* the signals its sigtimedwait takes */
+extern _Atomic int sk__doorbell_inflight; /* a kick's doorbell not yet consumed */
+extern struct timespec sk__sleeper_ts;    /* its timeout; zeroed by a trampoline in its thread */
+
+static inline uint64_t sk__sleeper_pack(pid_t tid, int db, int phase)
+{
+    return (uint64_t)(uint32_t)tid | (uint64_t)(db & 0xff) << 32 | (uint64_t)phase << 40;
+}
+static inline pid_t sk__sleeper_tid(uint64_t w) { return (pid_t)(uint32_t)w; }
+static inline int sk__sleeper_db(uint64_t w) { return (int)(w >> 32 & 0xff); }
+static inline int sk__sleeper_phase(uint64_t w) { return (int)(w >> 40 & 3); }
+static inline uint64_t sk__bit(int signo) { return signo <= 64 ? UINT64_C(1) << (signo - 1) : 0; }
+
+/* A doorbell is a siginfo this code makes, told apart from a real arrival
+ * by an si_code no sender uses and our own pid. */
+#define SK_DOORBELL_CODE (-0x5e4b)
+int sk__is_doorbell(const siginfo_t *si);
+
+/* The queue (trampoline.c). */
+SK_SIGNAL_CONTEXT bool sk__queue_push(const sk_arrival *a);
+bool sk__queue_pop(sk_arrival *out);   /* single consumer: the dispatch lock holder */
+bool sk__queue_ready(void);
+void sk__queue_reset(void);            /* fork child only */
+
+/* Wake whoever sleeps for arrivals (trampoline.c).  Safe in both contexts. */
+SK_SIGNAL_CONTEXT void sk__wake(void);
+
+/* Per-thread: RT signals this thread's trampoline put back into its own
+ * kernel queue and blocked because the queue was full (trampoline.c). */
+uint64_t sk__take_requeued(void);
+
+/* The trampoline (trampoline.c) and its sigaction. */
+void sk__trampoline_action(struct sigaction *sa, bool restart);
+void sk__arrival_from_siginfo(sk_arrival *a, int signo, const siginfo_t *si);
+SK_SIGNAL_CONTEXT void sk__write_wakeup_byte(int signo, const siginfo_t *si);
+void sk__graceful_reset(void);
+/* si_errno of an arrival handed back to the kernel (unused by senders). */
+#define SK_READMIT_MARK 0x5e4b
+SK_SIGNAL_CONTEXT bool sk__graceful_second(int signo);
+
+/* Timers (timers.c), called by dispatch with the dispatch lock held. */
+int64_t sk__timers_next(void);         /* earliest deadline, INT64_MAX if none */
+int sk__timers_run_due(void);          /* run due timers' handlers; how many ran */
+void sk__timers_after_fork(void);
+
+/* Dispatch (dispatch.c). */
+int sk__init(void);                    /* 0 or -errno; idempotent */
+void sk__timers_changed(void);         /* the earliest deadline moved */
+
+#endif

@@ -1,0 +1,186 @@
+/*
+ * Platform layer, portable POSIX: the doorbell is a non-blocking self-pipe
+ * and the poll fd its read end; the timer is a helper thread that rings
+ * the doorbell at the deadline.  No sigtimedwait fast path and no pidfd.
+ * Forced on Linux with -DSK_PORTABLE=ON so the suite exercises it.
+ */
+#include "internal.h"
+#include "platform.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <time.h>
+#include <unistd.h>
+
+const bool skp_have_sigwait = false;
+
+static int pipe_fds[2] = {-1, -1};
+
+/* The timer thread: sleeps until `deadline`, rings, and waits for a new one. */
+static pthread_mutex_t tlock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t tcond;
+static int64_t deadline = INT64_MAX;
+static bool fired, thread_up;
+
+static int set_flags(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    int fdfl = fcntl(fd, F_GETFD);
+    if (fl < 0 || fdfl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
+        fcntl(fd, F_SETFD, fdfl | FD_CLOEXEC) < 0)
+        return -errno;
+    return 0;
+}
+
+int skp_bell_open(void)
+{
+    int err = 0;
+    if (pipe(pipe_fds) < 0)
+        return -errno;
+    if ((err = set_flags(pipe_fds[0])) < 0 || (err = set_flags(pipe_fds[1])) < 0) {
+        skp_bell_close();
+        return err;
+    }
+    /* After fork() the timer thread is gone: start afresh. */
+    pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+    tlock = fresh;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&tcond, &ca);
+    pthread_condattr_destroy(&ca);
+    deadline = INT64_MAX;
+    fired = false;
+    thread_up = false;
+    return 0;
+}
+
+void skp_bell_close(void)
+{
+    for (int i = 0; i < 2; i++) {
+        if (pipe_fds[i] >= 0)
+            close(pipe_fds[i]);
+        pipe_fds[i] = -1;
+    }
+}
+
+SK_SIGNAL_CONTEXT void skp_bell_ring(void)
+{
+    char b = 0;
+    ssize_t r = write(pipe_fds[1], &b, 1); /* a full pipe is rung already */
+    (void)r;
+}
+
+void skp_bell_clear(void)
+{
+    char buf[64];
+    while (read(pipe_fds[0], buf, sizeof buf) > 0)
+        ;
+}
+
+int skp_poll_fd(void)
+{
+    return pipe_fds[0];
+}
+
+static int64_t mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void *timer_main(void *unused)
+{
+    (void)unused;
+    pthread_mutex_lock(&tlock);
+    for (;;) {
+        if (deadline == INT64_MAX) {
+            pthread_cond_wait(&tcond, &tlock);
+            continue;
+        }
+        if (mono_now() >= deadline) {
+            deadline = INT64_MAX;
+            fired = true;
+            skp_bell_ring();
+            continue;
+        }
+        struct timespec ts = {deadline / 1000000000, deadline % 1000000000};
+        pthread_cond_timedwait(&tcond, &tlock, &ts);
+    }
+    return NULL;
+}
+
+int skp_timer_arm(int64_t when)
+{
+    pthread_mutex_lock(&tlock);
+    int err = 0;
+    if (!thread_up && when != INT64_MAX) {
+        pthread_t t;
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old); /* it must never take a signal */
+        err = -pthread_create(&t, NULL, timer_main, NULL);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (err == 0) {
+            pthread_detach(t);
+            thread_up = true;
+        }
+    }
+    deadline = when;
+    pthread_cond_signal(&tcond);
+    pthread_mutex_unlock(&tlock);
+    return err;
+}
+
+void skp_timer_clear(void)
+{
+    pthread_mutex_lock(&tlock);
+    fired = false;
+    pthread_mutex_unlock(&tlock);
+}
+
+int skp_wait_fd(int timeout_ms)
+{
+    struct pollfd p = {.fd = pipe_fds[0], .events = POLLIN};
+    int r = poll(&p, 1, timeout_ms);
+    return r < 0 ? 1 : r;
+}
+
+int skp_sigtimedwait(const sigset_t *set, siginfo_t *si, const struct timespec *ts)
+{
+    (void)set;
+    (void)si;
+    (void)ts;
+    return -ENOSYS;
+}
+
+SK_SIGNAL_CONTEXT pid_t skp_gettid(void)
+{
+    /* Without thread ids the fast path is off; the pid stands in. */
+    return getpid();
+}
+
+SK_SIGNAL_CONTEXT int skp_queue_to_thread(pid_t tid, int signo, siginfo_t *si)
+{
+    (void)tid;
+    (void)signo;
+    (void)si;
+    return -ENOSYS;
+}
+
+int skp_pidfd_open(pid_t pid)
+{
+    (void)pid;
+    return -ENOSYS;
+}
+
+int skp_pidfd_send_signal(int pidfd, int signo, siginfo_t *info)
+{
+    (void)pidfd;
+    (void)signo;
+    (void)info;
+    return -ENOSYS;
+}

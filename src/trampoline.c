@@ -1,0 +1,291 @@
+/*
+ * The trampoline and the arrival queue: everything here may run in
+ * async-signal context, in any thread, at any moment.
+ *
+ * The queue is a bounded multi-producer, single-consumer ring (each cell
+ * carries a sequence number, after D. Vyukov's bounded queue).
+ * Invariants:
+ *   Q1  A producer owns cell `pos` once it has moved `tail` from pos to
+ *       pos+1; it publishes the cell by storing seq = pos+1 (release).
+ *   Q2  The consumer (the one holder of the dispatch lock) reads cell `head`
+ *       only when seq == head+1 (acquire), and frees it with
+ *       seq = head + CAP.  A claimed but unpublished cell stops the consumer;
+ *       its producer publishes and then wakes, so no arrival is stranded.
+ *   Q3  The trampoline blocks every signal while it runs (sa_mask full), so
+ *       a producer is never interrupted by another producer in its own
+ *       thread; producers in other threads only ever race on `tail` (CAS).
+ *   Q4  No lock and no allocation: a full ring folds a standard signal into
+ *       sk__sig[s].folded, and hands a real-time one back to the kernel.
+ */
+#include "core.h"
+#include "platform.h"
+
+#include <string.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+typedef struct sk_cell {
+    _Atomic uint64_t seq;
+    sk_arrival a;
+} sk_cell;
+
+static struct {
+    _Alignas(64) _Atomic uint64_t tail;
+    _Alignas(64) uint64_t head;
+    sk_cell cells[SK_QUEUE_CAP];
+} ring;
+
+sk_sigstate sk__sig[SK_NSIG];
+_Atomic int sk__folds_pending;
+_Atomic int sk__interrupted;
+_Atomic int sk__bell_wanted;
+_Atomic int sk__bell_rung;
+_Atomic uint64_t sk__handled_mask;
+_Atomic uint64_t sk__sleeper;
+_Atomic uint64_t sk__sleeper_set;
+_Atomic int sk__doorbell_inflight;
+struct timespec sk__sleeper_ts;
+_Atomic int sk__wakeup_fd = -1;
+
+/* RT signals this thread handed back to the kernel (Q4); initial-exec so
+ * the trampoline never calls into the dynamic linker to find it. */
+static __thread uint64_t requeued __attribute__((tls_model("initial-exec")));
+
+__attribute__((constructor)) static void ring_init(void)
+{
+    for (uint64_t i = 0; i < SK_QUEUE_CAP; i++)
+        atomic_init(&ring.cells[i].seq, i);
+}
+
+void sk__queue_reset(void)
+{
+    ring.head = 0;
+    atomic_store(&ring.tail, 0);
+    ring_init();
+}
+
+SK_SIGNAL_CONTEXT bool sk__queue_push(const sk_arrival *a)
+{
+    uint64_t pos = atomic_load_explicit(&ring.tail, memory_order_relaxed);
+    for (;;) {
+        sk_cell *c = &ring.cells[pos & (SK_QUEUE_CAP - 1)];
+        uint64_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
+        int64_t dif = (int64_t)(seq - pos);
+        if (dif == 0) {
+            if (atomic_compare_exchange_weak_explicit(&ring.tail, &pos, pos + 1,
+                                                      memory_order_relaxed,
+                                                      memory_order_relaxed)) {
+                c->a = *a;
+                atomic_store_explicit(&c->seq, pos + 1, memory_order_release);
+                return true;
+            }
+        } else if (dif < 0) {
+            return false; /* full: the cell still holds an unconsumed lap */
+        } else {
+            pos = atomic_load_explicit(&ring.tail, memory_order_relaxed);
+        }
+    }
+}
+
+bool sk__queue_ready(void)
+{
+    sk_cell *c = &ring.cells[ring.head & (SK_QUEUE_CAP - 1)];
+    return atomic_load_explicit(&c->seq, memory_order_acquire) == ring.head + 1;
+}
+
+bool sk__queue_pop(sk_arrival *out)
+{
+    sk_cell *c = &ring.cells[ring.head & (SK_QUEUE_CAP - 1)];
+    if (atomic_load_explicit(&c->seq, memory_order_acquire) != ring.head + 1)
+        return false;
+    *out = c->a;
+    atomic_store_explicit(&c->seq, ring.head + SK_QUEUE_CAP, memory_order_release);
+    ring.head++;
+    return true;
+}
+
+int sk__is_doorbell(const siginfo_t *si)
+{
+    return si->si_code == SK_DOORBELL_CODE && si->si_pid == getpid();
+}
+
+void sk__arrival_from_siginfo(sk_arrival *a, int signo, const siginfo_t *si)
+{
+    a->signo = signo;
+    a->gen = atomic_load_explicit(&sk__sig[signo].gen, memory_order_acquire);
+    a->code = si->si_code;
+    a->pid = 0;
+    a->uid = 0;
+    a->status = 0;
+    a->value = 0;
+    /* si_pid/si_uid mean a sender only for user sends, timers, queues and
+     * SIGCHLD; for faults and I/O the union holds other things. */
+    if (si->si_code <= 0 || signo == SIGCHLD) {
+        a->pid = si->si_pid;
+        a->uid = si->si_uid;
+    }
+    if (signo == SIGCHLD && si->si_code > 0)
+        a->status = si->si_status; /* same union slot as si_value */
+    else if (si->si_code == SI_QUEUE || si->si_code == SI_TIMER || si->si_code == SI_MESGQ)
+        a->value = (intptr_t)si->si_value.sival_ptr;
+}
+
+void sk__info_from_siginfo(sk_info *out, const siginfo_t *si)
+{
+    sk_arrival a;
+    sk__arrival_from_siginfo(&a, si->si_signo, si);
+    *out = (sk_info){.signo = a.signo, .code = a.code, .pid = a.pid, .uid = a.uid,
+                     .status = a.status, .value = a.value, .count = 1};
+}
+
+/* Ring the bell for poll-mode sleepers and sk_fd() users, and kick the
+ * fast-path sleeper.  The caller has published what it wakes them for;
+ * the seq_cst loads here pair with the sleepers' seq_cst stores before
+ * their last look at the queue, so either they see it or we see them. */
+SK_SIGNAL_CONTEXT void sk__wake(void)
+{
+    if (atomic_load(&sk__bell_wanted) > 0 && !atomic_exchange(&sk__bell_rung, 1))
+        skp_bell_ring();
+
+    uint64_t w = atomic_load(&sk__sleeper);
+    if (sk__sleeper_phase(w) != SK_SLEEPING)
+        return;
+    pid_t tid = sk__sleeper_tid(w);
+    if (tid == skp_gettid()) {
+        /* We interrupted the sleeper itself before its sigtimedwait():
+         * make that call return at once instead of sleeping. */
+        sk__sleeper_ts.tv_sec = 0;
+        sk__sleeper_ts.tv_nsec = 0;
+        return;
+    }
+    uint64_t kicked = sk__sleeper_pack(tid, sk__sleeper_db(w), SK_KICKED);
+    /* Count the doorbell before it can exist: the sleeper waits for the
+     * count to drop to zero before it leaves. */
+    atomic_fetch_add(&sk__doorbell_inflight, 1);
+    if (!atomic_compare_exchange_strong(&sk__sleeper, &w, kicked)) {
+        atomic_fetch_sub(&sk__doorbell_inflight, 1); /* it woke, or was kicked */
+        return;
+    }
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    si.si_signo = sk__sleeper_db(w);
+    si.si_code = SK_DOORBELL_CODE;
+    si.si_pid = getpid();
+    si.si_uid = getuid();
+    if (skp_queue_to_thread(tid, si.si_signo, &si) < 0)
+        atomic_fetch_sub(&sk__doorbell_inflight, 1); /* it exited; nothing to consume */
+}
+
+SK_SIGNAL_CONTEXT void sk__write_wakeup_byte(int signo, const siginfo_t *si)
+{
+    if (si->si_errno == SK_READMIT_MARK)
+        return;
+    int fd = atomic_load_explicit(&sk__wakeup_fd, memory_order_relaxed);
+    if (fd >= 0) {
+        unsigned char b = (unsigned char)signo;
+        ssize_t r = write(fd, &b, 1); /* non-blocking; a full pipe loses only the byte */
+        (void)r;
+    }
+}
+
+/* sk_graceful(): the second INT or TERM kills at once, whatever dispatch
+ * is doing.  Returns false when this arrival is not such a second one. */
+static _Atomic int graceful_fired;
+
+SK_SIGNAL_CONTEXT bool sk__graceful_second(int signo)
+{
+    if (atomic_load(&sk__sig[signo].graceful) != SK_GRACE_ARMED)
+        return false;
+    if (!atomic_exchange(&graceful_fired, 1))
+        return false;
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigaction(signo, &dfl, NULL);
+    sigset_t only;
+    sigemptyset(&only);
+    sigaddset(&only, signo);
+    pthread_sigmask(SIG_UNBLOCK, &only, NULL);
+    raise(signo);
+    return true; /* not reached for a default action that terminates */
+}
+
+void sk__graceful_reset(void)
+{
+    atomic_store(&graceful_fired, 0);
+}
+
+/* Give an arrival back to the kernel: at the head of this thread's own
+ * queue (dequeued before the process queue, so the order holds), blocked
+ * here until dispatch readmits it (sk__take_requeued).  Used when
+ *  - the ring is full and signo is real-time: it must not be dropped or
+ *    merged, so it waits in the kernel, whose limit then stops senders;
+ *  - this thread is the fast-path sleeper and its sigtimedwait() takes
+ *    signo: on its way in or out of that call the sleeper must not see
+ *    a newer arrival in the ring before the one the call returns. */
+SK_SIGNAL_CONTEXT static bool hand_back(int signo, siginfo_t *si, ucontext_t *uc)
+{
+    si->si_errno = SK_READMIT_MARK; /* its wakeup byte is written already */
+    if (skp_queue_to_thread(skp_gettid(), signo, si) < 0)
+        return false;
+    sigaddset(&uc->uc_sigmask, signo);
+    requeued |= sk__bit(signo);
+    return true;
+}
+
+/* Does this thread sleep, or is about to sleep, in sigtimedwait() for signo? */
+SK_SIGNAL_CONTEXT static bool sleeper_takes(int signo)
+{
+    uint64_t w = atomic_load(&sk__sleeper);
+    return sk__sleeper_phase(w) != SK_AWAKE && sk__sleeper_tid(w) == skp_gettid() &&
+           (atomic_load(&sk__sleeper_set) & sk__bit(signo));
+}
+
+uint64_t sk__take_requeued(void)
+{
+    uint64_t r = requeued;
+    requeued = 0;
+    return r;
+}
+
+SK_SIGNAL_CONTEXT static void fold(int signo, const siginfo_t *si)
+{
+    sk_sigstate *st = &sk__sig[signo];
+    atomic_store_explicit(&st->fold_code, si->si_code, memory_order_relaxed);
+    atomic_store_explicit(&st->fold_pid, si->si_pid, memory_order_relaxed);
+    atomic_store_explicit(&st->fold_uid, si->si_uid, memory_order_relaxed);
+    atomic_fetch_add(&st->folded, 1);
+    atomic_store(&sk__folds_pending, 1);
+}
+
+/* Into the ring, or else back to the kernel (real-time) or folded. */
+SK_SIGNAL_CONTEXT static void record(int signo, siginfo_t *si, ucontext_t *uc)
+{
+    sk_arrival a;
+    sk__arrival_from_siginfo(&a, signo, si);
+    if (!sk__queue_push(&a) && !(signo >= SIGRTMIN && hand_back(signo, si, uc)))
+        fold(signo, si);
+    sk__wake();
+}
+
+SK_SIGNAL_CONTEXT static void trampoline(int signo, siginfo_t *si, void *uc)
+{
+    int saved_errno = errno;
+    if (sk__is_doorbell(si)) {
+        /* A kick that outlived its sleep: it carries no arrival. */
+        atomic_fetch_sub(&sk__doorbell_inflight, 1);
+    } else if (!sk__graceful_second(signo)) {
+        sk__write_wakeup_byte(signo, si);
+        if (!(sleeper_takes(signo) && hand_back(signo, si, uc)))
+            record(signo, si, uc);
+    }
+    errno = saved_errno;
+}
+
+void sk__trampoline_action(struct sigaction *sa, bool restart)
+{
+    memset(sa, 0, sizeof *sa);
+    sa->sa_sigaction = trampoline;
+    sa->sa_flags = SA_SIGINFO | SA_ONSTACK | (restart ? SA_RESTART : 0);
+    sigfillset(&sa->sa_mask); /* Q3 */
+}
