@@ -53,10 +53,10 @@ extern _Atomic uint64_t sk__handled_mask; /* bit s-1: signal s has the trampolin
  * compare-and-swap names exactly the sleep it interrupts.
  *   bits 0..31: tid, 32..39: doorbell signal, 40..41: phase
  */
-enum { SK_AWAKE = 0, SK_SLEEPING = 1, SK_KICKED = 2 };
+enum { SK_AWAKE = 0, SK_SLEEPING = 1, SK_KICKED = 2, SK_DRAINING = 3 };
 extern _Atomic uint64_t sk__sleeper;
 extern _Atomic uint64_t sk__sleeper_set;  /* the signals its sigtimedwait takes */
-extern _Atomic int sk__doorbell_inflight; /* a kick's doorbell not yet consumed */
+extern _Atomic int sk__kicking;          /* wakers between their look and their send */
 extern struct timespec sk__sleeper_ts;    /* its timeout; zeroed by a trampoline in its thread */
 
 static inline uint64_t sk__sleeper_pack(pid_t tid, int db, int phase)
@@ -79,8 +79,10 @@ bool sk__queue_pop(sk_arrival *out);   /* single consumer: the dispatch lock hol
 bool sk__queue_ready(void);
 void sk__queue_reset(void);            /* fork child only */
 
-/* Wake whoever sleeps for arrivals (trampoline.c).  Safe in both contexts. */
+/* Wake whoever sleeps for arrivals (trampoline.c).  Safe in both contexts.
+ * sk__wake rings the bell and kicks the sleeper; sk__kick only kicks. */
 SK_SIGNAL_CONTEXT void sk__wake(void);
+SK_SIGNAL_CONTEXT void sk__kick(void);
 
 /* Per-thread: RT signals this thread's trampoline put back into its own
  * kernel queue and blocked because the queue was full (trampoline.c). */

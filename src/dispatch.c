@@ -114,7 +114,7 @@ static void after_fork_child(void)
         atomic_store(&sk__sig[s].folded, 0);
     atomic_store(&sk__folds_pending, 0);
     atomic_store(&sk__sleeper, 0);
-    atomic_store(&sk__doorbell_inflight, 0);
+    atomic_store(&sk__kicking, 0);
     atomic_store(&sk__bell_wanted, fd_exported ? 1 : 0);
     atomic_store(&sk__bell_rung, 0);
     atomic_store(&sk__interrupted, 0);
@@ -194,10 +194,9 @@ static void evict_sleeper(int signo)
         uint64_t w = atomic_load(&sk__sleeper);
         bool takes = sk__sleeper_phase(w) != SK_AWAKE &&
                      (atomic_load(&sk__sleeper_set) & sk__bit(signo));
-        if (!takes && atomic_load(&sk__doorbell_inflight) == 0)
+        if (!takes && atomic_load(&sk__kicking) == 0)
             return;
-        if (sk__sleeper_phase(w) == SK_SLEEPING)
-            sk__wake();
+        sk__kick();
         struct timespec pause = {0, 20000};
         nanosleep(&pause, NULL);
     }
@@ -541,33 +540,41 @@ static void keep_arrival(int signo, const siginfo_t *si, sk_arrival *got, bool *
     }
 }
 
-/* We were kicked: the kicker's doorbell is queued to this thread, or about
- * to be.  Take it here, with its signal blocked so that no trampoline can
- * take it between our look and our wait. */
-static void consume_doorbell(int db, sk_arrival *got, bool *have)
+/* We were kicked: a doorbell is queued to this thread, or merged into a
+ * real instance of its (standard) signal.  Once no kicker is mid-send,
+ * take every instance with the signal blocked; real ones are kept. */
+static void drain_doorbells(int db, sk_arrival *got, bool *have)
 {
+    atomic_store(&sk__sleeper, sk__sleeper_pack(self_tid(), db, SK_DRAINING));
+    while (atomic_load(&sk__kicking) > 0)
+        sched_yield();
     sigset_t only, old;
     sigemptyset(&only);
     sigaddset(&only, db);
     pthread_sigmask(SIG_BLOCK, &only, &old);
-    while (atomic_load(&sk__doorbell_inflight) > 0) {
-        struct timespec tick = {0, 10 * 1000000};
-        siginfo_t si;
-        int r = sigtimedwait(&only, &si, &tick);
-        if (r != db)
-            continue;
-        if (sk__is_doorbell(&si))
-            atomic_fetch_sub(&sk__doorbell_inflight, 1);
-        else
+    struct timespec zero = {0, 0};
+    siginfo_t si;
+    while (sigtimedwait(&only, &si, &zero) == db)
+        if (!sk__is_doorbell(&si))
             keep_arrival(db, &si, got, have);
-    }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+    atomic_store(&sk__sleeper, 0);
+}
+
+/* The doorbell: a real-time signal of the set if there is one (they never
+ * merge with a real arrival), else the lowest. */
+static int doorbell_of(uint64_t set)
+{
+    for (int s = SIGRTMAX; s >= SIGRTMIN; s--)
+        if (set & sk__bit(s))
+            return s;
+    return __builtin_ctzll(set) + 1;
 }
 
 /* The fast path.  Returns false if another thread is the sleeper. */
 static bool sleep_fast(uint64_t set, int64_t until, sk_arrival *got, bool *have)
 {
-    int db = __builtin_ctzll(set) + 1;
+    int db = doorbell_of(set);
     uint64_t idle = 0;
     atomic_store(&sk__sleeper_set, set);
     sk__sleeper_ts = timespec_until(until);
@@ -581,17 +588,16 @@ static bool sleep_fast(uint64_t set, int64_t until, sk_arrival *got, bool *have)
         set_from_mask(&sigs, set);
         r = skp_sigtimedwait(&sigs, &si, &sk__sleeper_ts);
     }
-    uint64_t prev = atomic_exchange(&sk__sleeper, 0);
-    if (r > 0) {
-        if (sk__is_doorbell(&si))
-            atomic_fetch_sub(&sk__doorbell_inflight, 1);
-        else
-            keep_arrival(r, &si, got, have);
-    }
+    uint64_t prev = atomic_load(&sk__sleeper);
+    if (sk__sleeper_phase(prev) == SK_SLEEPING &&
+        atomic_compare_exchange_strong(&sk__sleeper, &prev, 0))
+        prev = 0;
+    if (r > 0 && !sk__is_doorbell(&si))
+        keep_arrival(r, &si, got, have);
+    if (sk__sleeper_phase(prev) == SK_KICKED)
+        drain_doorbells(db, got, have);
     /* What this thread's trampoline handed back around the call is
      * readmitted by dispatch, after *got. */
-    if (sk__sleeper_phase(prev) == SK_KICKED)
-        consume_doorbell(db, got, have);
     return true;
 }
 
@@ -707,10 +713,12 @@ int sk_fd(void)
     return skp_poll_fd();
 }
 
+/* The fd's timer follows the earliest deadline; a poll-mode sleeper
+ * wakes by it, the fast-path sleeper by a kick. */
 void sk__timers_changed(void)
 {
     skp_timer_arm(sk__timers_next());
-    sk__wake();
+    sk__kick();
 }
 
 /* ---------------------------------------------------------------- */

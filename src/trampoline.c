@@ -43,7 +43,7 @@ _Atomic int sk__bell_rung;
 _Atomic uint64_t sk__handled_mask;
 _Atomic uint64_t sk__sleeper;
 _Atomic uint64_t sk__sleeper_set;
-_Atomic int sk__doorbell_inflight;
+_Atomic int sk__kicking;
 struct timespec sk__sleeper_ts;
 _Atomic int sk__wakeup_fd = -1;
 
@@ -138,15 +138,11 @@ void sk__info_from_siginfo(sk_info *out, const siginfo_t *si)
                      .status = a.status, .value = a.value, .count = 1};
 }
 
-/* Ring the bell for poll-mode sleepers and sk_fd() users, and kick the
- * fast-path sleeper.  The caller has published what it wakes them for;
- * the seq_cst loads here pair with the sleepers' seq_cst stores before
- * their last look at the queue, so either they see it or we see them. */
-SK_SIGNAL_CONTEXT void sk__wake(void)
+/* Kick the fast-path sleeper.  The caller has published what it wakes it
+ * for; the seq_cst load here pairs with the sleeper's seq_cst store
+ * before its last look, so either it sees the news or we see it asleep. */
+SK_SIGNAL_CONTEXT void sk__kick(void)
 {
-    if (atomic_load(&sk__bell_wanted) > 0 && !atomic_exchange(&sk__bell_rung, 1))
-        skp_bell_ring();
-
     uint64_t w = atomic_load(&sk__sleeper);
     if (sk__sleeper_phase(w) != SK_SLEEPING)
         return;
@@ -158,22 +154,29 @@ SK_SIGNAL_CONTEXT void sk__wake(void)
         sk__sleeper_ts.tv_nsec = 0;
         return;
     }
+    /* Counted before the sleeper can see KICKED: it drains doorbells only
+     * once no kicker is between its compare-and-swap and its send. */
+    atomic_fetch_add(&sk__kicking, 1);
     uint64_t kicked = sk__sleeper_pack(tid, sk__sleeper_db(w), SK_KICKED);
-    /* Count the doorbell before it can exist: the sleeper waits for the
-     * count to drop to zero before it leaves. */
-    atomic_fetch_add(&sk__doorbell_inflight, 1);
-    if (!atomic_compare_exchange_strong(&sk__sleeper, &w, kicked)) {
-        atomic_fetch_sub(&sk__doorbell_inflight, 1); /* it woke, or was kicked */
-        return;
+    if (atomic_compare_exchange_strong(&sk__sleeper, &w, kicked)) {
+        siginfo_t si;
+        memset(&si, 0, sizeof si);
+        si.si_signo = sk__sleeper_db(w);
+        si.si_code = SK_DOORBELL_CODE;
+        si.si_pid = getpid();
+        si.si_uid = getuid();
+        skp_queue_to_thread(tid, si.si_signo, &si); /* ESRCH: it is gone */
     }
-    siginfo_t si;
-    memset(&si, 0, sizeof si);
-    si.si_signo = sk__sleeper_db(w);
-    si.si_code = SK_DOORBELL_CODE;
-    si.si_pid = getpid();
-    si.si_uid = getuid();
-    if (skp_queue_to_thread(tid, si.si_signo, &si) < 0)
-        atomic_fetch_sub(&sk__doorbell_inflight, 1); /* it exited; nothing to consume */
+    atomic_fetch_sub(&sk__kicking, 1);
+}
+
+/* Ring the bell for poll-mode sleepers and sk_fd() users, and kick the
+ * fast-path sleeper. */
+SK_SIGNAL_CONTEXT void sk__wake(void)
+{
+    if (atomic_load(&sk__bell_wanted) > 0 && !atomic_exchange(&sk__bell_rung, 1))
+        skp_bell_ring();
+    sk__kick();
 }
 
 SK_SIGNAL_CONTEXT void sk__write_wakeup_byte(int signo, const siginfo_t *si)
@@ -273,7 +276,6 @@ SK_SIGNAL_CONTEXT static void trampoline(int signo, siginfo_t *si, void *uc)
     int saved_errno = errno;
     if (sk__is_doorbell(si)) {
         /* A kick that outlived its sleep: it carries no arrival. */
-        atomic_fetch_sub(&sk__doorbell_inflight, 1);
     } else if (!sk__graceful_second(signo)) {
         sk__write_wakeup_byte(signo, si);
         if (!(sleeper_takes(signo) && hand_back(signo, si, uc)))
