@@ -44,7 +44,9 @@ int skp_sigtimedwait(const sigset_t *set, siginfo_t *si, const struct timespec *
 
 /* Thread ids and thread-directed sends. */
 SK_SIGNAL_CONTEXT pid_t skp_gettid(void);
-/* Queue a siginfo to thread tid of this process (rt_tgsigqueueinfo). */
+/* Queue a siginfo to thread tid of this process (rt_tgsigqueueinfo);
+ * skp_have_requeue says whether it exists. */
+extern const bool skp_have_requeue;
 SK_SIGNAL_CONTEXT int skp_queue_to_thread(pid_t tid, int signo, siginfo_t *si);
 
 /* pidfd; -ENOSYS where there is none. */

@@ -23,6 +23,7 @@
 #endif
 
 const bool skp_have_sigwait = true;
+const bool skp_have_requeue = true;
 
 static int bell_fd = -1, timer_fd = -1, epoll_fd = -1;
 

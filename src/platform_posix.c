@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 const bool skp_have_sigwait = false;
+const bool skp_have_requeue = false;
 
 static int pipe_fds[2] = {-1, -1};
 

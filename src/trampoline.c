@@ -31,7 +31,7 @@ typedef struct sk_cell {
 
 static struct {
     _Alignas(64) _Atomic uint64_t tail;
-    _Alignas(64) uint64_t head;
+    _Alignas(64) _Atomic uint64_t head; /* written by the consumer only */
     sk_cell cells[SK_QUEUE_CAP];
 } ring;
 
@@ -59,7 +59,7 @@ __attribute__((constructor)) static void ring_init(void)
 
 void sk__queue_reset(void)
 {
-    ring.head = 0;
+    atomic_store(&ring.head, 0);
     atomic_store(&ring.tail, 0);
     ring_init();
 }
@@ -89,19 +89,29 @@ SK_SIGNAL_CONTEXT bool sk__queue_push(const sk_arrival *a)
 
 bool sk__queue_ready(void)
 {
-    sk_cell *c = &ring.cells[ring.head & (SK_QUEUE_CAP - 1)];
-    return atomic_load_explicit(&c->seq, memory_order_acquire) == ring.head + 1;
+    uint64_t head = atomic_load_explicit(&ring.head, memory_order_relaxed);
+    sk_cell *c = &ring.cells[head & (SK_QUEUE_CAP - 1)];
+    return atomic_load_explicit(&c->seq, memory_order_acquire) == head + 1;
 }
 
 bool sk__queue_pop(sk_arrival *out)
 {
-    sk_cell *c = &ring.cells[ring.head & (SK_QUEUE_CAP - 1)];
-    if (atomic_load_explicit(&c->seq, memory_order_acquire) != ring.head + 1)
+    uint64_t head = atomic_load_explicit(&ring.head, memory_order_relaxed);
+    sk_cell *c = &ring.cells[head & (SK_QUEUE_CAP - 1)];
+    if (atomic_load_explicit(&c->seq, memory_order_acquire) != head + 1)
         return false;
     *out = c->a;
-    atomic_store_explicit(&c->seq, ring.head + SK_QUEUE_CAP, memory_order_release);
-    ring.head++;
+    atomic_store_explicit(&c->seq, head + SK_QUEUE_CAP, memory_order_release);
+    atomic_store_explicit(&ring.head, head + 1, memory_order_relaxed);
     return true;
+}
+
+/* Cells left before the ring is full (a snapshot: producers race). */
+SK_SIGNAL_CONTEXT static uint64_t queue_room(void)
+{
+    uint64_t used = atomic_load_explicit(&ring.tail, memory_order_relaxed) -
+                    atomic_load_explicit(&ring.head, memory_order_relaxed);
+    return used >= SK_QUEUE_CAP ? 0 : SK_QUEUE_CAP - used;
 }
 
 int sk__is_doorbell(const siginfo_t *si)
@@ -261,9 +271,26 @@ SK_SIGNAL_CONTEXT static void fold(int signo, const siginfo_t *si)
     atomic_store(&sk__folds_pending, 1);
 }
 
+/* Without a way to hand an arrival back (the portable build), real-time
+ * signals are kept in the kernel before the ring can fill: past the high
+ * water mark, this thread blocks them all until dispatch readmits them.
+ * The reserve covers threads that each take one more before they block. */
+SK_SIGNAL_CONTEXT static void throttle_realtime(ucontext_t *uc)
+{
+    uint64_t handled = atomic_load(&sk__handled_mask);
+    for (int s = SIGRTMIN; s <= SIGRTMAX; s++) {
+        if (handled & sk__bit(s)) {
+            sigaddset(&uc->uc_sigmask, s);
+            requeued |= sk__bit(s);
+        }
+    }
+}
+
 /* Into the ring, or else back to the kernel (real-time) or folded. */
 SK_SIGNAL_CONTEXT static void record(int signo, siginfo_t *si, ucontext_t *uc)
 {
+    if (!skp_have_requeue && signo >= SIGRTMIN && queue_room() <= SK_QUEUE_CAP / 4 + 1)
+        throttle_realtime(uc);
     sk_arrival a;
     sk__arrival_from_siginfo(&a, signo, si);
     if (!sk__queue_push(&a) && !(signo >= SIGRTMIN && hand_back(signo, si, uc)))
