@@ -17,6 +17,20 @@
 #error "SK_QUEUE_CAP must be a power of two >= 2"
 #endif
 
+/* ThreadSanitizer runs signal handlers late, from its own frames, so a
+ * change to the interrupted context's signal mask has no effect there:
+ * the hand-back (trampoline.c) is off in that build. */
+#if defined(__SANITIZE_THREAD__)
+#define SK_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SK_TSAN 1
+#endif
+#endif
+#ifndef SK_TSAN
+#define SK_TSAN 0
+#endif
+
 /* One arrival, as plain data (never a pointer that could be forged). */
 typedef struct sk_arrival {
     int signo;
@@ -51,21 +65,25 @@ extern _Atomic uint64_t sk__handled_mask; /* bit s-1: signal s has the trampolin
  * The sleeper: at most one thread at a time waits in sigtimedwait() for the
  * handled signals (the fast path).  Packed in one word so that a waker's
  * compare-and-swap names exactly the sleep it interrupts.
- *   bits 0..31: tid, 32..39: doorbell signal, 40..41: phase
+ *   bits 0..31: tid, 32..39: doorbell signal, 40..42: phase
+ * CLAIMED: the slot is taken and sk__sleeper_set is being written; only
+ * from SLEEPING on is the set valid, and only SLEEPING is kicked.
  */
-enum { SK_AWAKE = 0, SK_SLEEPING = 1, SK_KICKED = 2, SK_DRAINING = 3 };
+enum { SK_AWAKE = 0, SK_CLAIMED = 1, SK_SLEEPING = 2, SK_KICKED = 3, SK_DRAINING = 4 };
 extern _Atomic uint64_t sk__sleeper;
 extern _Atomic uint64_t sk__sleeper_set;  /* the signals its sigtimedwait takes */
 extern _Atomic int sk__kicking;          /* wakers between their look and their send */
-extern struct timespec sk__sleeper_ts;    /* its timeout; zeroed by a trampoline in its thread */
+/* The sleeper's timeout, per thread: a trampoline in the sleeper's own
+ * thread zeroes it to cut the coming sigtimedwait() short. */
+extern __thread struct timespec sk__sleep_ts __attribute__((tls_model("initial-exec")));
 
 static inline uint64_t sk__sleeper_pack(pid_t tid, int db, int phase)
 {
-    return (uint64_t)(uint32_t)tid | (uint64_t)(db & 0xff) << 32 | (uint64_t)phase << 40;
+    return (uint64_t)(uint32_t)tid | (uint64_t)(db & 0xff) << 32 | (uint64_t)(phase & 7) << 40;
 }
 static inline pid_t sk__sleeper_tid(uint64_t w) { return (pid_t)(uint32_t)w; }
 static inline int sk__sleeper_db(uint64_t w) { return (int)(w >> 32 & 0xff); }
-static inline int sk__sleeper_phase(uint64_t w) { return (int)(w >> 40 & 3); }
+static inline int sk__sleeper_phase(uint64_t w) { return (int)(w >> 40 & 7); }
 static inline uint64_t sk__bit(int signo) { return signo <= 64 ? UINT64_C(1) << (signo - 1) : 0; }
 
 /* A doorbell is a siginfo this code makes, told apart from a real arrival

@@ -192,7 +192,7 @@ static void evict_sleeper(int signo)
 {
     for (;;) {
         uint64_t w = atomic_load(&sk__sleeper);
-        bool takes = sk__sleeper_phase(w) != SK_AWAKE &&
+        bool takes = sk__sleeper_phase(w) >= SK_SLEEPING &&
                      (atomic_load(&sk__sleeper_set) & sk__bit(signo));
         if (!takes && atomic_load(&sk__kicking) == 0)
             return;
@@ -576,17 +576,18 @@ static bool sleep_fast(uint64_t set, int64_t until, sk_arrival *got, bool *have)
 {
     int db = doorbell_of(set);
     uint64_t idle = 0;
-    atomic_store(&sk__sleeper_set, set);
-    sk__sleeper_ts = timespec_until(until);
     if (!atomic_compare_exchange_strong(&sk__sleeper, &idle,
-                                        sk__sleeper_pack(self_tid(), db, SK_SLEEPING)))
+                                        sk__sleeper_pack(self_tid(), db, SK_CLAIMED)))
         return false;
+    atomic_store(&sk__sleeper_set, set);
+    sk__sleep_ts = timespec_until(until);
+    atomic_store(&sk__sleeper, sk__sleeper_pack(self_tid(), db, SK_SLEEPING));
     int r = 0;
     siginfo_t si;
     if (atomic_load(&sk__handled_mask) == set && !wake_reason(until)) {
         sigset_t sigs;
         set_from_mask(&sigs, set);
-        r = skp_sigtimedwait(&sigs, &si, &sk__sleeper_ts);
+        r = skp_sigtimedwait(&sigs, &si, &sk__sleep_ts);
     }
     uint64_t prev = atomic_load(&sk__sleeper);
     if (sk__sleeper_phase(prev) == SK_SLEEPING &&

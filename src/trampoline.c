@@ -44,7 +44,7 @@ _Atomic uint64_t sk__handled_mask;
 _Atomic uint64_t sk__sleeper;
 _Atomic uint64_t sk__sleeper_set;
 _Atomic int sk__kicking;
-struct timespec sk__sleeper_ts;
+__thread struct timespec sk__sleep_ts __attribute__((tls_model("initial-exec")));
 _Atomic int sk__wakeup_fd = -1;
 
 /* RT signals this thread handed back to the kernel (Q4); initial-exec so
@@ -160,8 +160,8 @@ SK_SIGNAL_CONTEXT void sk__kick(void)
     if (tid == skp_gettid()) {
         /* We interrupted the sleeper itself before its sigtimedwait():
          * make that call return at once instead of sleeping. */
-        sk__sleeper_ts.tv_sec = 0;
-        sk__sleeper_ts.tv_nsec = 0;
+        sk__sleep_ts.tv_sec = 0;
+        sk__sleep_ts.tv_nsec = 0;
         return;
     }
     /* Counted before the sleeper can see KICKED: it drains doorbells only
@@ -238,6 +238,8 @@ void sk__graceful_reset(void)
  *    a newer arrival in the ring before the one the call returns. */
 SK_SIGNAL_CONTEXT static bool hand_back(int signo, siginfo_t *si, ucontext_t *uc)
 {
+    if (SK_TSAN)
+        return false;
     si->si_errno = SK_READMIT_MARK; /* its wakeup byte is written already */
     if (skp_queue_to_thread(skp_gettid(), signo, si) < 0)
         return false;
@@ -250,7 +252,7 @@ SK_SIGNAL_CONTEXT static bool hand_back(int signo, siginfo_t *si, ucontext_t *uc
 SK_SIGNAL_CONTEXT static bool sleeper_takes(int signo)
 {
     uint64_t w = atomic_load(&sk__sleeper);
-    return sk__sleeper_phase(w) != SK_AWAKE && sk__sleeper_tid(w) == skp_gettid() &&
+    return sk__sleeper_phase(w) >= SK_SLEEPING && sk__sleeper_tid(w) == skp_gettid() &&
            (atomic_load(&sk__sleeper_set) & sk__bit(signo));
 }
 
@@ -289,7 +291,8 @@ SK_SIGNAL_CONTEXT static void throttle_realtime(ucontext_t *uc)
 /* Into the ring, or else back to the kernel (real-time) or folded. */
 SK_SIGNAL_CONTEXT static void record(int signo, siginfo_t *si, ucontext_t *uc)
 {
-    if (!skp_have_requeue && signo >= SIGRTMIN && queue_room() <= SK_QUEUE_CAP / 4 + 1)
+    if ((!skp_have_requeue || SK_TSAN) && signo >= SIGRTMIN &&
+        queue_room() <= SK_QUEUE_CAP / 4 + 1)
         throttle_realtime(uc);
     sk_arrival a;
     sk__arrival_from_siginfo(&a, signo, si);

@@ -48,6 +48,26 @@ void sk_test_fail(const char *file, int line, const char *fmt, ...)
                          _a ? _a : "(null)", _b ? _b : "(null)");                    \
     } while (0)
 
+/* A case that cannot run here says why and exits 77 (ctest: skipped). */
+#define SK_SKIP(why)                                                                 \
+    do {                                                                             \
+        printf("skipped: %s\n", why);                                                \
+        exit(77);                                                                    \
+    } while (0)
+
+/* ThreadSanitizer delivers signals itself, late and merged per signal
+ * number: real-time order and counts cannot be checked under it. */
+#if defined(__SANITIZE_THREAD__)
+#define SK_UNDER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SK_UNDER_TSAN 1
+#endif
+#endif
+#ifndef SK_UNDER_TSAN
+#define SK_UNDER_TSAN 0
+#endif
+
 /* Monotonic seconds. */
 double sk_test_now(void);
 
