@@ -91,6 +91,10 @@ static inline uint64_t sk__bit(int signo) { return signo <= 64 ? UINT64_C(1) << 
 #define SK_DOORBELL_CODE (-0x5e4b)
 int sk__is_doorbell(const siginfo_t *si);
 
+/* 0 once the trampoline saw that blocking a signal through its context
+ * has no effect here (valgrind): no hand-back, so no fast path either. */
+extern _Atomic int sk__hand_back_works;
+
 /* The queue (trampoline.c). */
 SK_SIGNAL_CONTEXT bool sk__queue_push(const sk_arrival *a);
 bool sk__queue_pop(sk_arrival *out);   /* single consumer: the dispatch lock holder */

@@ -619,7 +619,8 @@ static void sleep_once(int64_t until, sk_arrival *got, bool *have)
     uint64_t set = atomic_load(&sk__handled_mask);
     /* Under ThreadSanitizer the handler of a signal that arrives just
      * before sigtimedwait() runs only after it: wait by the doorbell. */
-    if (skp_have_sigwait && !SK_TSAN && set != 0 && sleep_fast(set, until, got, have))
+    if (skp_have_sigwait && !SK_TSAN && atomic_load(&sk__hand_back_works) && set != 0 &&
+        sleep_fast(set, until, got, have))
         return;
     sleep_poll(until);
 }

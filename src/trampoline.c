@@ -46,6 +46,7 @@ _Atomic uint64_t sk__sleeper_set;
 _Atomic int sk__kicking;
 __thread struct timespec sk__sleep_ts __attribute__((tls_model("initial-exec")));
 _Atomic int sk__wakeup_fd = -1;
+_Atomic int sk__hand_back_works = 1;
 
 /* RT signals this thread handed back to the kernel (Q4); initial-exec so
  * the trampoline never calls into the dynamic linker to find it. */
@@ -238,7 +239,7 @@ void sk__graceful_reset(void)
  *    a newer arrival in the ring before the one the call returns. */
 SK_SIGNAL_CONTEXT static bool hand_back(int signo, siginfo_t *si, ucontext_t *uc)
 {
-    if (SK_TSAN)
+    if (SK_TSAN || !atomic_load_explicit(&sk__hand_back_works, memory_order_relaxed))
         return false;
     si->si_errno = SK_READMIT_MARK; /* its wakeup byte is written already */
     if (skp_queue_to_thread(skp_gettid(), signo, si) < 0)
@@ -291,7 +292,7 @@ SK_SIGNAL_CONTEXT static void throttle_realtime(ucontext_t *uc)
 /* Into the ring, or else back to the kernel (real-time) or folded. */
 SK_SIGNAL_CONTEXT static void record(int signo, siginfo_t *si, ucontext_t *uc)
 {
-    if ((!skp_have_requeue || SK_TSAN) && signo >= SIGRTMIN &&
+    if ((!skp_have_requeue || SK_TSAN || !atomic_load(&sk__hand_back_works)) && signo >= SIGRTMIN &&
         queue_room() <= SK_QUEUE_CAP / 4 + 1)
         throttle_realtime(uc);
     sk_arrival a;
@@ -304,6 +305,13 @@ SK_SIGNAL_CONTEXT static void record(int signo, siginfo_t *si, ucontext_t *uc)
 SK_SIGNAL_CONTEXT static void trampoline(int signo, siginfo_t *si, void *uc)
 {
     int saved_errno = errno;
+    if (requeued & sk__bit(signo)) {
+        /* Handed back and blocked, yet here again: whatever runs us (an
+         * emulator such as valgrind) ignored the mask in the context.
+         * This copy is the arrival; stop handing back from now on. */
+        atomic_store(&sk__hand_back_works, 0);
+        requeued &= ~sk__bit(signo);
+    }
     if (sk__is_doorbell(si)) {
         /* A kick that outlived its sleep: it carries no arrival. */
     } else if (!sk__graceful_second(signo)) {

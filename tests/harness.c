@@ -32,6 +32,12 @@ void sk_test_fail(const char *file, int line, const char *fmt, ...)
     _exit(1);
 }
 
+int sk_test_under_valgrind(void)
+{
+    const char *pre = getenv("LD_PRELOAD");
+    return pre && strstr(pre, "vgpreload") != NULL;
+}
+
 double sk_test_now(void)
 {
     struct timespec ts;
