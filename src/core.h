@@ -99,6 +99,7 @@ extern _Atomic int sk__hand_back_works;
 SK_SIGNAL_CONTEXT bool sk__queue_push(const sk_arrival *a);
 bool sk__queue_pop(sk_arrival *out);   /* single consumer: the dispatch lock holder */
 bool sk__queue_ready(void);
+SK_SIGNAL_CONTEXT uint64_t sk__queue_room(void); /* a snapshot */
 void sk__queue_reset(void);            /* fork child only */
 
 /* Wake whoever sleeps for arrivals (trampoline.c).  Safe in both contexts.
@@ -109,6 +110,7 @@ SK_SIGNAL_CONTEXT void sk__kick(void);
 /* Per-thread: RT signals this thread's trampoline put back into its own
  * kernel queue and blocked because the queue was full (trampoline.c). */
 uint64_t sk__take_requeued(void);
+bool sk__take_requeued_peek(void);
 
 /* The trampoline (trampoline.c) and its sigaction. */
 void sk__trampoline_action(struct sigaction *sa, bool restart);

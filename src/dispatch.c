@@ -13,10 +13,15 @@
  *   fast  (Linux) one thread at a time, "the sleeper", takes the handled
  *         signals straight from the kernel with sigtimedwait(): no signal
  *         frame, no doorbell, the same two system calls per round trip as a
- *         raw sigwaitinfo() loop.  Signals caught elsewhere by the
- *         trampoline wake it with a doorbell (a siginfo of ours queued to
- *         its thread) or, when they interrupt the sleeper's own thread just
- *         before it sleeps, by zeroing its timeout.
+ *         raw sigwaitinfo() loop.  A thread that waits this way keeps the
+ *         handled signals blocked from then on (sync_thread_mask), as a
+ *         sigwait() loop does: what arrives while it runs handlers waits
+ *         in the kernel for its next wait instead of costing a signal
+ *         frame.  sk_fd() and the last disconnect unblock them again.
+ *         Signals caught elsewhere by the trampoline wake the sleeper with
+ *         a doorbell (a siginfo of ours queued to its thread) or, when they
+ *         interrupt the sleeper's own thread just before it sleeps, by
+ *         zeroing its timeout.
  *   poll  every other waiter, and every waiter of the portable build,
  *         polls the doorbell fd, which the trampoline rings while anyone
  *         polls it (or sk_fd() was handed out).
@@ -65,6 +70,9 @@ static _Atomic pid_t worker_tid;
 
 static __thread pid_t my_tid __attribute__((tls_model("initial-exec")));
 static __thread bool is_worker; /* this thread is sigkit's own */
+/* Handled signals this thread has looked at for blocking, and those that
+ * sigkit blocked in it (a bit the application had blocked is not ours). */
+static __thread uint64_t mask_seen, mask_blocked;
 static __thread sigset_t fork_saved_mask;
 
 static pid_t self_tid(void)
@@ -147,6 +155,9 @@ int sk__init(void)
 /* ---------------------------------------------------------------- */
 /* The handler table                                                 */
 /* ---------------------------------------------------------------- */
+
+static void unblock_stale(void);
+static void pull_blocked(void);
 
 static bool is_special(sk_handler fn)
 {
@@ -272,6 +283,7 @@ int sk_signal(int signo, sk_handler fn, void *arg)
         }
     }
     pthread_mutex_unlock(&cfg_lock);
+    unblock_stale(); /* the restored action applies in this thread too */
     return err < 0 ? err : prev;
 }
 
@@ -332,6 +344,7 @@ int sk_disconnect(int id)
         }
     }
     pthread_mutex_unlock(&cfg_lock);
+    unblock_stale();
     return err;
 }
 
@@ -475,10 +488,21 @@ static bool in_handler(void)
     return atomic_load(&dispatch_owner) == self_tid();
 }
 
+/* Could run_pending() find anything?  Lets a waiter skip the lock. */
+static bool maybe_pending(void)
+{
+    int64_t next = sk__timers_next();
+    return sk__queue_ready() || atomic_load(&sk__folds_pending) ||
+           atomic_load(&sk__bell_rung) || sk__take_requeued_peek() ||
+           (next != INT64_MAX && next <= sk__now_ns());
+}
+
 static int dispatch_locked(const sk_arrival *extra)
 {
     if (in_handler())
         return -EDEADLK;
+    if (!extra && !maybe_pending())
+        return 0;
     pthread_mutex_lock(&dispatch_lock);
     atomic_store(&dispatch_owner, self_tid());
     int n = run_pending(extra);
@@ -490,7 +514,12 @@ static int dispatch_locked(const sk_arrival *extra)
 int sk_dispatch(void)
 {
     int err = sk__init();
-    return err < 0 ? err : dispatch_locked(NULL);
+    if (err < 0)
+        return err;
+    if (in_handler())
+        return -EDEADLK;
+    pull_blocked();
+    return dispatch_locked(NULL);
 }
 
 /* ---------------------------------------------------------------- */
@@ -517,9 +546,9 @@ static void set_from_mask(sigset_t *set, uint64_t mask)
 
 static struct timespec timespec_until(int64_t until)
 {
-    int64_t left = until - sk__now_ns();
     if (until == INT64_MAX)
-        left = INT64_C(365) * 86400 * 1000000000; /* a year; the loop sleeps again */
+        return (struct timespec){.tv_sec = 365 * 86400}; /* a year; the loop sleeps again */
+    int64_t left = until - sk__now_ns();
     if (left < 0)
         left = 0;
     return (struct timespec){.tv_sec = left / 1000000000, .tv_nsec = left % 1000000000};
@@ -561,6 +590,69 @@ static void drain_doorbells(int db, sk_arrival *got, bool *have)
     atomic_store(&sk__sleeper, 0);
 }
 
+static void change_mask(int how, uint64_t bits, sigset_t *old)
+{
+    sigset_t set;
+    set_from_mask(&set, bits);
+    pthread_sigmask(how, &set, old);
+}
+
+/* Keep the handled signals blocked in a fast-path waiter, and let go of
+ * those no longer handled, so that their restored action applies here.
+ * A system call only when the handled set changed. */
+static void unblock_stale(void)
+{
+    uint64_t stale = mask_seen & ~atomic_load(&sk__handled_mask);
+    if (stale) {
+        if (mask_blocked & stale)
+            change_mask(SIG_UNBLOCK, mask_blocked & stale, NULL);
+        mask_blocked &= ~stale;
+        mask_seen &= ~stale;
+    }
+}
+
+static void sync_thread_mask(void)
+{
+    unblock_stale();
+    uint64_t fresh = atomic_load(&sk__handled_mask) & ~mask_seen;
+    if (fresh) {
+        sigset_t old;
+        change_mask(SIG_BLOCK, fresh, &old);
+        for (int s = 1; s <= 64 && s < SK_NSIG; s++)
+            if ((fresh & sk__bit(s)) && !sigismember(&old, s))
+                mask_blocked |= sk__bit(s);
+        mask_seen |= fresh;
+    }
+}
+
+/* This thread turns to the doorbell fd (an event loop): unblock. */
+static void release_thread_mask(void)
+{
+    if (mask_blocked)
+        change_mask(SIG_UNBLOCK, mask_blocked, NULL);
+    mask_blocked = mask_seen = 0;
+}
+
+/* Arrivals waiting in the kernel for this thread, which blocks them:
+ * into the queue while it has room (the rest stay in the kernel). */
+static void pull_blocked(void)
+{
+    if (!mask_blocked)
+        return;
+    sigset_t set;
+    set_from_mask(&set, mask_blocked & atomic_load(&sk__handled_mask));
+    struct timespec zero = {0, 0};
+    siginfo_t si;
+    int r;
+    while (sk__queue_room() > SK_QUEUE_CAP / 2 && (r = sigtimedwait(&set, &si, &zero)) > 0) {
+        sk_arrival a;
+        sk__arrival_from_siginfo(&a, r, &si);
+        sk__write_wakeup_byte(r, &si);
+        if (!sk__is_doorbell(&si))
+            sk__queue_push(&a);
+    }
+}
+
 /* The doorbell: a real-time signal of the set if there is one (they never
  * merge with a real arrival), else the lowest. */
 static int doorbell_of(uint64_t set)
@@ -571,11 +663,25 @@ static int doorbell_of(uint64_t set)
     return __builtin_ctzll(set) + 1;
 }
 
+/* The sigset and doorbell of the set this thread slept on last: the set
+ * rarely changes, and building them is most of the fast path's own work. */
+static __thread struct {
+    uint64_t mask;
+    int db;
+    sigset_t sigs;
+} last_set;
+
 /* The fast path.  Returns false if another thread is the sleeper. */
 static bool sleep_fast(uint64_t set, int64_t until, sk_arrival *got, bool *have)
 {
-    int db = doorbell_of(set);
+    if (last_set.mask != set) {
+        last_set.db = doorbell_of(set);
+        set_from_mask(&last_set.sigs, set);
+        last_set.mask = set;
+    }
+    int db = last_set.db;
     uint64_t idle = 0;
+    sync_thread_mask();
     if (!atomic_compare_exchange_strong(&sk__sleeper, &idle,
                                         sk__sleeper_pack(self_tid(), db, SK_CLAIMED)))
         return false;
@@ -584,11 +690,8 @@ static bool sleep_fast(uint64_t set, int64_t until, sk_arrival *got, bool *have)
     atomic_store(&sk__sleeper, sk__sleeper_pack(self_tid(), db, SK_SLEEPING));
     int r = 0;
     siginfo_t si;
-    if (atomic_load(&sk__handled_mask) == set && !wake_reason(until)) {
-        sigset_t sigs;
-        set_from_mask(&sigs, set);
-        r = skp_sigtimedwait(&sigs, &si, &sk__sleep_ts);
-    }
+    if (atomic_load(&sk__handled_mask) == set && !wake_reason(until))
+        r = skp_sigtimedwait(&last_set.sigs, &si, &sk__sleep_ts);
     uint64_t prev = atomic_load(&sk__sleeper);
     if (sk__sleeper_phase(prev) == SK_SLEEPING &&
         atomic_compare_exchange_strong(&sk__sleeper, &prev, 0))
@@ -607,7 +710,16 @@ static void sleep_poll(int64_t until)
     atomic_fetch_add(&sk__bell_wanted, 1);
     if (!wake_reason(until)) {
         int ms = sk__ms_left(until);
-        skp_wait_fd(ms);
+        sigset_t during, *mask = NULL;
+        if (mask_blocked) {
+            /* let this thread's own signals in while it polls */
+            pthread_sigmask(SIG_SETMASK, NULL, &during);
+            for (int s = 1; s <= 64 && s < SK_NSIG; s++)
+                if (mask_blocked & sk__bit(s))
+                    sigdelset(&during, s);
+            mask = &during;
+        }
+        skp_wait_fd(ms, mask);
     }
     atomic_fetch_sub(&sk__bell_wanted, 1);
 }
@@ -644,8 +756,7 @@ static int wait_core(int64_t deadline, bool stop_early)
             return -EINTR; /* sk_interrupt() is for the application's waits */
         if (stop_early && total > 0)
             return total;
-        int64_t now = sk__now_ns();
-        if (now >= deadline)
+        if (deadline != INT64_MAX && sk__now_ns() >= deadline)
             return stop_early ? 0 : total;
         int64_t until = sk__timers_next();
         sleep_once(until < deadline ? until : deadline, &got, &have);
@@ -702,6 +813,7 @@ int sk_fd(void)
     int err = sk__init();
     if (err < 0)
         return err;
+    release_thread_mask();
     pthread_mutex_lock(&cfg_lock);
     if (!fd_exported) {
         fd_exported = true;

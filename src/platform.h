@@ -31,9 +31,10 @@ int skp_timer_arm(int64_t deadline_ns);
 void skp_timer_clear(void);
 
 /* Sleep until skp_poll_fd() is readable or timeout_ms passes (-1: forever);
- * a handled signal caught by this thread also ends the sleep.  Returns >0
- * readable, 0 timeout. */
-int skp_wait_fd(int timeout_ms);
+ * a handled signal caught by this thread also ends the sleep.  With mask
+ * != NULL, the thread's signal mask is mask during the sleep (ppoll).
+ * Returns >0 readable, 0 timeout. */
+int skp_wait_fd(int timeout_ms, const sigset_t *mask);
 
 /* The fast path: wait for one of `set` synchronously (sigtimedwait).  Only
  * where skp_have_sigwait; returns signo, -EAGAIN on timeout, -EINTR.  The

@@ -103,10 +103,11 @@ void skp_timer_clear(void)
     (void)r;
 }
 
-int skp_wait_fd(int timeout_ms)
+int skp_wait_fd(int timeout_ms, const sigset_t *mask)
 {
     struct pollfd p = {.fd = epoll_fd, .events = POLLIN};
-    int r = poll(&p, 1, timeout_ms);
+    struct timespec ts = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000};
+    int r = ppoll(&p, 1, timeout_ms < 0 ? NULL : &ts, mask);
     return r < 0 ? 1 : r; /* EINTR: a handler ran; the caller looks again */
 }
 

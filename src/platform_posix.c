@@ -143,8 +143,9 @@ void skp_timer_clear(void)
     pthread_mutex_unlock(&tlock);
 }
 
-int skp_wait_fd(int timeout_ms)
+int skp_wait_fd(int timeout_ms, const sigset_t *mask)
 {
+    (void)mask; /* the portable build never blocks handled signals itself */
     struct pollfd p = {.fd = pipe_fds[0], .events = POLLIN};
     int r = poll(&p, 1, timeout_ms);
     return r < 0 ? 1 : r;

@@ -108,7 +108,7 @@ bool sk__queue_pop(sk_arrival *out)
 }
 
 /* Cells left before the ring is full (a snapshot: producers race). */
-SK_SIGNAL_CONTEXT static uint64_t queue_room(void)
+SK_SIGNAL_CONTEXT uint64_t sk__queue_room(void)
 {
     uint64_t used = atomic_load_explicit(&ring.tail, memory_order_relaxed) -
                     atomic_load_explicit(&ring.head, memory_order_relaxed);
@@ -257,6 +257,11 @@ SK_SIGNAL_CONTEXT static bool sleeper_takes(int signo)
            (atomic_load(&sk__sleeper_set) & sk__bit(signo));
 }
 
+bool sk__take_requeued_peek(void)
+{
+    return requeued != 0;
+}
+
 uint64_t sk__take_requeued(void)
 {
     uint64_t r = requeued;
@@ -293,7 +298,7 @@ SK_SIGNAL_CONTEXT static void throttle_realtime(ucontext_t *uc)
 SK_SIGNAL_CONTEXT static void record(int signo, siginfo_t *si, ucontext_t *uc)
 {
     if ((!skp_have_requeue || SK_TSAN || !atomic_load(&sk__hand_back_works)) && signo >= SIGRTMIN &&
-        queue_room() <= SK_QUEUE_CAP / 4 + 1)
+        sk__queue_room() <= SK_QUEUE_CAP / 4 + 1)
         throttle_realtime(uc);
     sk_arrival a;
     sk__arrival_from_siginfo(&a, signo, si);
