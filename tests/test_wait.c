@@ -429,3 +429,64 @@ TEST(handler_churn_under_signals)
     pthread_join(t, NULL);
     CHECK_EQ(sk_getsignal(SIGUSR2, NULL, NULL), SK_IGNORED);
 }
+
+/* Between waits, arrivals wait in the kernel or the queue: the next wait
+ * or dispatch runs them, and nothing is lost. */
+TEST(arrivals_between_waits_are_kept)
+{
+    CHECK_EQ(sk_signal(SIGUSR1, count, NULL), SK_DEFAULT);
+    CHECK_EQ(sk_signal(SIGRTMIN, count, NULL), SK_DEFAULT);
+    for (int i = 0; i < 100; i++) {
+        CHECK_EQ(sk_wait(0), 0);
+        kill(getpid(), SIGUSR1);
+        sk_sigqueue(getpid(), SIGRTMIN, i);
+        if (i % 2)
+            CHECK_EQ(sk_dispatch(), 2);
+        else
+            for (int got = 0; got < 2;)
+                got += sk_wait(5000);
+    }
+    CHECK_EQ(calls, 200);
+}
+
+/* The last disconnect gives the thread its mask back, so the restored
+ * action applies at once: here the default action of SIGUSR2 kills. */
+static void wait_then_disconnect(void *arg)
+{
+    (void)arg;
+    sigset_t before, after;
+    sigprocmask(SIG_SETMASK, NULL, &before);
+    int id = sk_connect(SIGUSR2, count, NULL);
+    kill(getpid(), SIGUSR2);
+    if (sk_wait(5000) != 1)
+        _exit(3);
+    sk_disconnect(id);
+    sigprocmask(SIG_SETMASK, NULL, &after);
+    if (sigismember(&after, SIGUSR2) != sigismember(&before, SIGUSR2))
+        _exit(4);
+    kill(getpid(), SIGUSR2);
+    _exit(5);
+}
+
+TEST(last_disconnect_restores_the_thread_mask)
+{
+    int st = sk_test_reap(sk_test_fork(wait_then_disconnect, NULL), 10);
+    CHECK(WIFSIGNALED(st));
+    CHECK_EQ(WTERMSIG(st), SIGUSR2);
+}
+
+/* A thread that waited and then moves to an event loop on sk_fd() gets
+ * its signals through the fd. */
+TEST(fd_after_wait_in_the_same_thread)
+{
+    CHECK_EQ(sk_signal(SIGUSR1, count, NULL), SK_DEFAULT);
+    kill(getpid(), SIGUSR1);
+    CHECK_EQ(sk_wait(5000), 1);
+    struct pollfd p = {.fd = sk_fd(), .events = POLLIN};
+    for (int i = 2; i <= 20; i++) {
+        kill(getpid(), SIGUSR1);
+        CHECK_EQ(poll(&p, 1, 5000), 1);
+        CHECK_EQ(sk_dispatch(), 1);
+        CHECK_EQ(calls, i);
+    }
+}
