@@ -3,6 +3,7 @@
  * of a child between fork and exec.
  */
 #include "internal.h"
+#include "platform.h"
 
 #include <fcntl.h>
 #include <stdint.h>
@@ -93,8 +94,16 @@ int sk_child_reset(void)
     sigemptyset(&dfl.sa_mask);
 
     for (int s = 1; s < SK_NSIG; s++) {
-        if (sk__check_catchable(s) < 0)
-            continue; /* KILL, STOP, the C library's own: not ours to touch */
+        if (s == SIGKILL || s == SIGSTOP)
+            continue;
+        if (sk__check_signal(s) < 0) {
+            /* The C library's own (glibc's 32 and 33): its sigaction refuses
+             * them, yet a parent may have left them ignored (posix_spawn
+             * does) and the ignore survives exec.  The program to come gets
+             * them at their default. */
+            skp_default_action_raw(s);
+            continue;
+        }
         /* EINVAL: the system keeps this one for itself (valgrind takes
          * SIGRTMAX, for one); nobody else can have set it, so nothing to undo. */
         if (sigaction(s, &dfl, NULL) < 0 && errno != EINVAL && first_error == 0)

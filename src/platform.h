@@ -50,6 +50,10 @@ SK_SIGNAL_CONTEXT pid_t skp_gettid(void);
 extern const bool skp_have_requeue;
 SK_SIGNAL_CONTEXT int skp_queue_to_thread(pid_t tid, int signo, siginfo_t *si);
 
+/* Set signo to SIG_DFL below the C library (for the numbers it reserves
+ * and refuses in sigaction).  Async-signal-safe. */
+SK_SIGNAL_CONTEXT int skp_default_action_raw(int signo);
+
 /* pidfd; -ENOSYS where there is none. */
 int skp_pidfd_open(pid_t pid);
 int skp_pidfd_send_signal(int pidfd, int signo, siginfo_t *info);

@@ -129,6 +129,23 @@ SK_SIGNAL_CONTEXT int skp_queue_to_thread(pid_t tid, int signo, siginfo_t *si)
     return 0;
 }
 
+/* The kernel's struct sigaction (not the C library's): handler, flags,
+ * restorer, mask of _NSIG bits. */
+struct kernel_sigaction {
+    void (*handler)(int);
+    unsigned long flags;
+    void (*restorer)(void);
+    unsigned long mask[(_NSIG + 8 * sizeof(unsigned long) - 2) / (8 * sizeof(unsigned long))];
+};
+
+SK_SIGNAL_CONTEXT int skp_default_action_raw(int signo)
+{
+    struct kernel_sigaction ksa = {.handler = SIG_DFL};
+    if (syscall(SYS_rt_sigaction, signo, &ksa, NULL, (_NSIG - 1) / 8) < 0)
+        return -errno;
+    return 0;
+}
+
 int skp_pidfd_open(pid_t pid)
 {
     long fd = syscall(SYS_pidfd_open, pid, 0);

@@ -173,6 +173,12 @@ SK_SIGNAL_CONTEXT int skp_queue_to_thread(pid_t tid, int signo, siginfo_t *si)
     return -ENOSYS;
 }
 
+SK_SIGNAL_CONTEXT int skp_default_action_raw(int signo)
+{
+    (void)signo;
+    return -ENOSYS; /* a C library with reserved signals is a Linux matter */
+}
+
 int skp_pidfd_open(pid_t pid)
 {
     (void)pid;

@@ -418,7 +418,8 @@ TEST(handler_churn_under_signals)
     signal(SIGUSR2, SIG_IGN); /* the state to come back to */
     pthread_t t;
     CHECK_EQ(pthread_create(&t, NULL, churn_sender, NULL), 0);
-    for (int i = 0; i < 2000; i++) {
+    int rounds = sk_test_under_valgrind() ? 200 : 2000;
+    for (int i = 0; i < rounds; i++) {
         static int id;
         id = sk_connect(SIGUSR2, disconnect_self, &id);
         CHECK(id > 0);

@@ -1,0 +1,51 @@
+# The commands the README names.  CMake does the work underneath.
+#
+#   make                    configure and build into build/ (-O2 -g)
+#   make demo               build, then run every seed scenario (scripts/demo.sh)
+#   make test               install what is missing, then every build's tests (scripts/test-all.sh)
+#   make install PREFIX=DIR library, header, sigkit.pc, CMake package, man page (default /usr/local;
+#                           DESTDIR is honoured)
+#   make bench              the benchmarks (issue 3)
+#   make clean              remove every build directory
+#
+# SK_BUILDS="default asan" make test runs a subset of the builds.
+
+PREFIX ?= /usr/local
+JOBS   ?= 2
+BUILD  := build
+CMAKE  ?= cmake
+CMAKE_FLAGS := -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O2 -g"
+
+.PHONY: all build demo test install bench clean help
+
+all: build
+
+build:
+	$(CMAKE) -S . -B $(BUILD) $(CMAKE_FLAGS)
+	$(CMAKE) --build $(BUILD) -j $(JOBS)
+
+demo: build
+	@test -x scripts/demo.sh || { echo "make demo: scripts/demo.sh is missing" >&2; exit 1; }
+	scripts/demo.sh $(BUILD)
+
+test:
+	scripts/install-deps.sh
+	scripts/test-all.sh
+
+# sigkit.pc records the prefix chosen at configure time, so configure with it.
+install: build
+	$(CMAKE) -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX="$(PREFIX)"
+	$(CMAKE) --build $(BUILD) -j $(JOBS)
+	$(CMAKE) --install $(BUILD) --prefix "$(PREFIX)"
+
+# Benchmarks print figures; they are not timed tests (issue 3: scripts/bench.sh
+# builds bench/ into build-bench/ against build/ and prints one table).
+bench: build
+	@if [ -x scripts/bench.sh ]; then scripts/bench.sh $(BUILD); \
+	else echo "make bench: the benchmarks come with issue 3; nothing to run yet"; fi
+
+clean:
+	rm -rf build build-asan build-tsan build-portable build-tinyqueue build-valgrind build-bench
+
+help:
+	@sed -n '2,12s/^# \{0,1\}//p' Makefile
