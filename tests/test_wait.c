@@ -359,7 +359,14 @@ TEST(exec_after_child_reset_starts_clean)
         n += (size_t)r;
     CHECK_EQ(sk_test_reap(pid, 10), 0);
     CHECK(strstr(buf, "SigBlk:\t0000000000000000") != NULL);
+#ifdef SK_PORTABLE
+    /* The portable build has no way below glibc to reset its reserved 32
+     * and 33, which make(1)'s posix_spawn leaves ignored. */
+    CHECK(strstr(buf, "SigIgn:\t0000000000000000") != NULL ||
+          strstr(buf, "SigIgn:\t0000000180000000") != NULL);
+#else
     CHECK(strstr(buf, "SigIgn:\t0000000000000000") != NULL);
+#endif
     CHECK(strstr(buf, "SigCgt:\t0000000000000000") != NULL);
 }
 
