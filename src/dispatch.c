@@ -404,30 +404,33 @@ static int run_handlers(const sk_arrival *a, uint64_t count)
     sk_info info = {.signo = a->signo, .code = a->code, .pid = a->pid, .uid = a->uid,
                     .status = a->status, .value = a->value, .count = count};
     int calls = 0, last = 0;
-    for (;;) {
+    for (bool more = true; more;) {
         handler h = {0};
+        more = false;
         pthread_mutex_lock(&cfg_lock);
         sigslot *sl = &slots[a->signo];
         if (a->gen == atomic_load(&sk__sig[a->signo].gen)) {
             for (int i = 0; i < sl->n; i++) {
                 if (sl->v[i].id > last) {
                     h = sl->v[i];
+                    more = i + 1 < sl->n; /* ids grow along the array */
                     break;
                 }
             }
         }
         pthread_mutex_unlock(&cfg_lock);
         if (h.id == 0)
-            return calls;
+            break;
         h.fn(&info, h.arg);
         last = h.id;
         calls++;
     }
+    return calls;
 }
 
 static int run_folds(void)
 {
-    if (!atomic_exchange(&sk__folds_pending, 0))
+    if (!atomic_load(&sk__folds_pending) || !atomic_exchange(&sk__folds_pending, 0))
         return 0;
     int calls = 0;
     for (int s = 1; s < SK_NSIG; s++) {
@@ -467,7 +470,7 @@ static void readmit_requeued(void)
 static int run_pending(const sk_arrival *extra)
 {
     int calls = 0;
-    if (atomic_exchange(&sk__bell_rung, 0))
+    if (atomic_load(&sk__bell_rung) && atomic_exchange(&sk__bell_rung, 0))
         skp_bell_clear(); /* before reading the queue: a later ring is not lost */
     if (extra)
         calls += run_handlers(extra, 1);
@@ -485,7 +488,7 @@ static int run_pending(const sk_arrival *extra)
 
 static bool in_handler(void)
 {
-    return atomic_load(&dispatch_owner) == self_tid();
+    return atomic_load_explicit(&dispatch_owner, memory_order_relaxed) == self_tid();
 }
 
 /* Could run_pending() find anything?  Lets a waiter skip the lock. */
@@ -504,9 +507,10 @@ static int dispatch_locked(const sk_arrival *extra)
     if (!extra && !maybe_pending())
         return 0;
     pthread_mutex_lock(&dispatch_lock);
-    atomic_store(&dispatch_owner, self_tid());
+    /* only this thread compares the owner with itself: relaxed is enough */
+    atomic_store_explicit(&dispatch_owner, self_tid(), memory_order_relaxed);
     int n = run_pending(extra);
-    atomic_store(&dispatch_owner, 0);
+    atomic_store_explicit(&dispatch_owner, 0, memory_order_relaxed);
     pthread_mutex_unlock(&dispatch_lock);
     return n;
 }
@@ -685,7 +689,8 @@ static bool sleep_fast(uint64_t set, int64_t until, sk_arrival *got, bool *have)
     if (!atomic_compare_exchange_strong(&sk__sleeper, &idle,
                                         sk__sleeper_pack(self_tid(), db, SK_CLAIMED)))
         return false;
-    atomic_store(&sk__sleeper_set, set);
+    /* released by the seq_cst store of SLEEPING below */
+    atomic_store_explicit(&sk__sleeper_set, set, memory_order_relaxed);
     sk__sleep_ts = timespec_until(until);
     atomic_store(&sk__sleeper, sk__sleeper_pack(self_tid(), db, SK_SLEEPING));
     int r = 0;
@@ -752,7 +757,7 @@ static int wait_core(int64_t deadline, bool stop_early)
         total += n;
         if (is_worker && atomic_load(&worker_stop))
             return total;
-        if (!is_worker && atomic_exchange(&sk__interrupted, 0))
+        if (!is_worker && atomic_load(&sk__interrupted) && atomic_exchange(&sk__interrupted, 0))
             return -EINTR; /* sk_interrupt() is for the application's waits */
         if (stop_early && total > 0)
             return total;
