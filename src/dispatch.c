@@ -158,6 +158,7 @@ int sk__init(void)
 
 static void unblock_stale(void);
 static void pull_blocked(void);
+static bool maybe_pending(void);
 
 static bool is_special(sk_handler fn)
 {
@@ -472,8 +473,11 @@ static int run_pending(const sk_arrival *extra)
     int calls = 0;
     if (atomic_load(&sk__bell_rung) && atomic_exchange(&sk__bell_rung, 0))
         skp_bell_clear(); /* before reading the queue: a later ring is not lost */
-    if (extra)
+    if (extra) {
         calls += run_handlers(extra, 1);
+        if (!maybe_pending())
+            return calls; /* the fast path's usual case: nothing else came */
+    }
     for (int round = 0; round < 2; round++) {
         sk_arrival a;
         while (sk__queue_pop(&a))
@@ -750,11 +754,15 @@ static int wait_core(int64_t deadline, bool stop_early)
     sk_arrival got;
     bool have = false;
     for (;;) {
-        int n = dispatch_locked(have ? &got : NULL);
-        have = false;
-        if (n < 0)
-            return n;
-        total += n;
+        /* Straight to sleep when nothing can be pending: a fast-path wake
+         * brings its arrival back in `got`, dispatched on the next turn. */
+        if (have || maybe_pending()) {
+            int n = dispatch_locked(have ? &got : NULL);
+            have = false;
+            if (n < 0)
+                return n;
+            total += n;
+        }
         if (is_worker && atomic_load(&worker_stop))
             return total;
         if (!is_worker && atomic_load(&sk__interrupted) && atomic_exchange(&sk__interrupted, 0))
