@@ -54,8 +54,8 @@ typedef struct sigslot {
 
 static sigslot slots[SK_NSIG];
 static int next_id = 1;
-static pthread_mutex_t cfg_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_mutex_t dispatch_lock = PTHREAD_MUTEX_INITIALIZER;
+static skp_mutex cfg_lock = SKP_MUTEX_INIT;
+static skp_mutex dispatch_lock = SKP_MUTEX_INIT;
 static _Atomic pid_t dispatch_owner; /* tid running handlers, 0 if none */
 
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -93,12 +93,12 @@ static void before_fork(void)
     sigset_t all;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &fork_saved_mask);
-    pthread_mutex_lock(&cfg_lock);
+    skp_mutex_lock(&cfg_lock);
 }
 
 static void after_fork_parent(void)
 {
-    pthread_mutex_unlock(&cfg_lock);
+    skp_mutex_unlock(&cfg_lock);
     pthread_sigmask(SIG_SETMASK, &fork_saved_mask, NULL);
 }
 
@@ -107,9 +107,9 @@ static void after_fork_parent(void)
 static void after_fork_child(void)
 {
     my_tid = 0;
-    pthread_mutex_unlock(&cfg_lock);
+    skp_mutex_unlock(&cfg_lock);
     if (atomic_load(&dispatch_owner) != self_tid()) {
-        pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+        skp_mutex fresh = SKP_MUTEX_INIT;
         dispatch_lock = fresh; /* a holder in another thread does not exist here */
         atomic_store(&dispatch_owner, 0);
     } else {
@@ -256,7 +256,7 @@ int sk_signal(int signo, sk_handler fn, void *arg)
     int err = check_handler_args(signo, fn);
     if (err < 0 || (err = sk__init()) < 0)
         return err;
-    pthread_mutex_lock(&cfg_lock);
+    skp_mutex_lock(&cfg_lock);
     int prev = disposition_of(signo);
     sigslot *sl = &slots[signo];
     if (prev < 0) {
@@ -283,7 +283,7 @@ int sk_signal(int signo, sk_handler fn, void *arg)
             retire(signo, &sl->saved);
         }
     }
-    pthread_mutex_unlock(&cfg_lock);
+    skp_mutex_unlock(&cfg_lock);
     unblock_stale(); /* the restored action applies in this thread too */
     return err < 0 ? err : prev;
 }
@@ -293,7 +293,7 @@ int sk_getsignal(int signo, sk_handler *fn, void **arg)
     int err = sk__check_signal(signo);
     if (err < 0)
         return err;
-    pthread_mutex_lock(&cfg_lock);
+    skp_mutex_lock(&cfg_lock);
     int d = disposition_of(signo);
     sk_handler f = d == SK_IGNORED ? SK_IGN : SK_DFL;
     void *a = NULL;
@@ -301,7 +301,7 @@ int sk_getsignal(int signo, sk_handler *fn, void **arg)
         f = slots[signo].v[0].fn;
         a = slots[signo].v[0].arg;
     }
-    pthread_mutex_unlock(&cfg_lock);
+    skp_mutex_unlock(&cfg_lock);
     if (fn)
         *fn = d == SK_FOREIGN ? NULL : f;
     if (arg)
@@ -314,7 +314,7 @@ int sk_connect(int signo, sk_handler fn, void *arg)
     int err = is_special(fn) ? -EINVAL : sk__check_handleable(signo);
     if (err < 0 || (err = sk__init()) < 0)
         return err;
-    pthread_mutex_lock(&cfg_lock);
+    skp_mutex_lock(&cfg_lock);
     sigslot *sl = &slots[signo];
     bool had = sl->installed;
     int id = install(signo);
@@ -323,7 +323,7 @@ int sk_connect(int signo, sk_handler fn, void *arg)
         if (id < 0 && !had)
             retire(signo, &sl->saved);
     }
-    pthread_mutex_unlock(&cfg_lock);
+    skp_mutex_unlock(&cfg_lock);
     return id;
 }
 
@@ -332,7 +332,7 @@ int sk_disconnect(int id)
     if (id <= 0)
         return -EINVAL;
     int err = -ENOENT;
-    pthread_mutex_lock(&cfg_lock);
+    skp_mutex_lock(&cfg_lock);
     for (int s = 1; s < SK_NSIG && err == -ENOENT; s++) {
         sigslot *sl = &slots[s];
         for (int i = 0; i < sl->n; i++) {
@@ -344,7 +344,7 @@ int sk_disconnect(int id)
             break;
         }
     }
-    pthread_mutex_unlock(&cfg_lock);
+    skp_mutex_unlock(&cfg_lock);
     unblock_stale();
     return err;
 }
@@ -356,7 +356,7 @@ int sk_siginterrupt(int signo, int flag)
         return err;
     if (flag != 0 && flag != 1)
         return -EINVAL;
-    pthread_mutex_lock(&cfg_lock);
+    skp_mutex_lock(&cfg_lock);
     sigslot *sl = &slots[signo];
     sl->interrupt = flag;
     if (sl->installed) {
@@ -370,7 +370,7 @@ int sk_siginterrupt(int signo, int flag)
                 err = -errno;
         }
     }
-    pthread_mutex_unlock(&cfg_lock);
+    skp_mutex_unlock(&cfg_lock);
     return err;
 }
 
@@ -408,7 +408,7 @@ static int run_handlers(const sk_arrival *a, uint64_t count)
     for (bool more = true; more;) {
         handler h = {0};
         more = false;
-        pthread_mutex_lock(&cfg_lock);
+        skp_mutex_lock(&cfg_lock);
         sigslot *sl = &slots[a->signo];
         if (a->gen == atomic_load(&sk__sig[a->signo].gen)) {
             for (int i = 0; i < sl->n; i++) {
@@ -419,7 +419,7 @@ static int run_handlers(const sk_arrival *a, uint64_t count)
                 }
             }
         }
-        pthread_mutex_unlock(&cfg_lock);
+        skp_mutex_unlock(&cfg_lock);
         if (h.id == 0)
             break;
         h.fn(&info, h.arg);
@@ -510,12 +510,12 @@ static int dispatch_locked(const sk_arrival *extra)
         return -EDEADLK;
     if (!extra && !maybe_pending())
         return 0;
-    pthread_mutex_lock(&dispatch_lock);
+    skp_mutex_lock(&dispatch_lock);
     /* only this thread compares the owner with itself: relaxed is enough */
     atomic_store_explicit(&dispatch_owner, self_tid(), memory_order_relaxed);
     int n = run_pending(extra);
     atomic_store_explicit(&dispatch_owner, 0, memory_order_relaxed);
-    pthread_mutex_unlock(&dispatch_lock);
+    skp_mutex_unlock(&dispatch_lock);
     return n;
 }
 
@@ -827,13 +827,13 @@ int sk_fd(void)
     if (err < 0)
         return err;
     release_thread_mask();
-    pthread_mutex_lock(&cfg_lock);
+    skp_mutex_lock(&cfg_lock);
     if (!fd_exported) {
         fd_exported = true;
         atomic_fetch_add(&sk__bell_wanted, 1);
         sk__timers_changed();
     }
-    pthread_mutex_unlock(&cfg_lock);
+    skp_mutex_unlock(&cfg_lock);
     /* Arrivals queued before the fd was handed out must show on it too. */
     if (sk__queue_ready() || atomic_load(&sk__folds_pending)) {
         atomic_store(&sk__bell_rung, 1);
@@ -869,9 +869,9 @@ int sk_thread_start(void)
     int err = sk__init();
     if (err < 0)
         return err;
-    pthread_mutex_lock(&cfg_lock);
+    skp_mutex_lock(&cfg_lock);
     if (worker_running) {
-        pthread_mutex_unlock(&cfg_lock);
+        skp_mutex_unlock(&cfg_lock);
         return -EALREADY;
     }
     /* The thread blocks every signal: it takes the handled ones with
@@ -883,25 +883,25 @@ int sk_thread_start(void)
     err = -pthread_create(&worker, NULL, worker_main, NULL);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     worker_running = err == 0;
-    pthread_mutex_unlock(&cfg_lock);
+    skp_mutex_unlock(&cfg_lock);
     return err;
 }
 
 int sk_thread_stop(void)
 {
-    pthread_mutex_lock(&cfg_lock);
+    skp_mutex_lock(&cfg_lock);
     if (!worker_running) {
-        pthread_mutex_unlock(&cfg_lock);
+        skp_mutex_unlock(&cfg_lock);
         return -ESRCH;
     }
     if (pthread_equal(pthread_self(), worker)) {
-        pthread_mutex_unlock(&cfg_lock);
+        skp_mutex_unlock(&cfg_lock);
         return -EDEADLK;
     }
     worker_running = false;
     pthread_t t = worker;
     atomic_store(&worker_stop, 1);
-    pthread_mutex_unlock(&cfg_lock);
+    skp_mutex_unlock(&cfg_lock);
     sk__wake();
     while (atomic_load(&worker_tid) == 0) /* it may not have started yet */
         sched_yield();

@@ -9,12 +9,47 @@
 #define SK_PLATFORM_H
 
 #include "internal.h"
+#include "core.h" /* SK_TSAN */
 
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
+
+/* sigkit's own locks.  On Linux a futex word: one compare-and-swap to take
+ * it and one exchange to give it back when nobody waits, which is what the
+ * dispatch path pays per arrival.  Elsewhere, and under ThreadSanitizer
+ * (which must see the locks to follow them), a pthread mutex. */
+#if !defined(SK_PORTABLE) && !SK_TSAN
+#include <stdatomic.h>
+typedef struct skp_mutex {
+    _Atomic int state; /* 0 free, 1 taken, 2 taken and someone may sleep on it */
+} skp_mutex;
+#define SKP_MUTEX_INIT {0}
+void skp_mutex_lock_slow(skp_mutex *m);
+void skp_mutex_wake(skp_mutex *m);
+static inline void skp_mutex_lock(skp_mutex *m)
+{
+    int free_ = 0;
+    if (!atomic_compare_exchange_strong_explicit(&m->state, &free_, 1, memory_order_acquire,
+                                                 memory_order_relaxed))
+        skp_mutex_lock_slow(m);
+}
+static inline void skp_mutex_unlock(skp_mutex *m)
+{
+    if (atomic_exchange_explicit(&m->state, 0, memory_order_release) == 2)
+        skp_mutex_wake(m);
+}
+#else
+#include <pthread.h>
+typedef struct skp_mutex {
+    pthread_mutex_t m;
+} skp_mutex;
+#define SKP_MUTEX_INIT {PTHREAD_MUTEX_INITIALIZER}
+static inline void skp_mutex_lock(skp_mutex *m) { pthread_mutex_lock(&m->m); }
+static inline void skp_mutex_unlock(skp_mutex *m) { pthread_mutex_unlock(&m->m); }
+#endif
 
 /* The doorbell: a counter that makes skp_poll_fd() readable. */
 int skp_bell_open(void);          /* 0 or -errno */

@@ -7,6 +7,7 @@
 #include "internal.h"
 #include "platform.h"
 
+#include <linux/futex.h>
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -23,6 +24,24 @@
 #endif
 
 const bool skp_have_sigwait = true;
+
+#if !SK_TSAN
+/* Contended: mark the word 2 so the holder wakes us, and sleep while it
+ * stays taken. */
+void skp_mutex_lock_slow(skp_mutex *m)
+{
+    int c = atomic_exchange_explicit(&m->state, 2, memory_order_acquire);
+    while (c != 0) {
+        syscall(SYS_futex, &m->state, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+        c = atomic_exchange_explicit(&m->state, 2, memory_order_acquire);
+    }
+}
+
+void skp_mutex_wake(skp_mutex *m)
+{
+    syscall(SYS_futex, &m->state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+#endif
 const bool skp_have_requeue = true;
 
 static int bell_fd = -1, timer_fd = -1, epoll_fd = -1;
