@@ -621,6 +621,8 @@ static void unblock_stale(void)
 
 static void sync_thread_mask(void)
 {
+    if (mask_seen == atomic_load_explicit(&sk__handled_mask, memory_order_relaxed))
+        return; /* the usual case: nothing changed since the last wait */
     unblock_stale();
     uint64_t fresh = atomic_load(&sk__handled_mask) & ~mask_seen;
     if (fresh) {
