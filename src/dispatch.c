@@ -55,6 +55,20 @@ typedef struct sigslot {
 static sigslot slots[SK_NSIG];
 static int next_id = 1;
 static skp_mutex cfg_lock = SKP_MUTEX_INIT;
+
+/* The handled signals the fast path may take with sigtimedwait() and keep
+ * blocked: all but those of sk_graceful(), whose second arrival must reach
+ * the trampoline (and kill) even while the dispatcher is stuck. */
+static _Atomic uint64_t fast_mask;
+
+static void update_fast_mask(void) /* cfg_lock held */
+{
+    uint64_t graceful = 0;
+    for (int s = 1; s <= 64 && s < SK_NSIG; s++)
+        if (atomic_load(&sk__sig[s].graceful) == SK_GRACE_ARMED)
+            graceful |= sk__bit(s);
+    atomic_store(&fast_mask, atomic_load(&sk__handled_mask) & ~graceful);
+}
 static skp_mutex dispatch_lock = SKP_MUTEX_INIT;
 static _Atomic pid_t dispatch_owner; /* tid running handlers, 0 if none */
 
@@ -192,6 +206,7 @@ static int install(int signo)
     sl->saved = old;
     sl->installed = true;
     atomic_fetch_or(&sk__handled_mask, sk__bit(signo));
+    update_fast_mask();
     return 0;
 }
 
@@ -224,6 +239,7 @@ static int retire(int signo, const struct sigaction *action)
     atomic_fetch_add(&st->gen, 1);
     atomic_store(&st->folded, 0);
     atomic_store(&st->graceful, SK_GRACE_OFF);
+    update_fast_mask();
     evict_sleeper(signo);
     sl->installed = false;
     sl->n = 0;
@@ -278,6 +294,7 @@ int sk_signal(int signo, sk_handler fn, void *arg)
             sl->v[0] = sl->v[keep];
             sl->n = 1;
             atomic_store(&sk__sig[signo].graceful, SK_GRACE_OFF);
+            update_fast_mask();
             err = 0;
         } else if (!had) {
             retire(signo, &sl->saved);
@@ -388,8 +405,13 @@ int sk_graceful(sk_handler on_stop, void *arg)
         }
     }
     sk__graceful_reset();
+    skp_mutex_lock(&cfg_lock);
     atomic_store(&sk__sig[SIGINT].graceful, SK_GRACE_ARMED);
     atomic_store(&sk__sig[SIGTERM].graceful, SK_GRACE_ARMED);
+    update_fast_mask();
+    skp_mutex_unlock(&cfg_lock);
+    unblock_stale();
+    sk__kick(); /* a sleeper takes INT/TERM no more */
     return 0;
 }
 
@@ -565,6 +587,8 @@ static struct timespec timespec_until(int64_t until)
 /* A real signal that came when only a doorbell was expected: keep it. */
 static void keep_arrival(int signo, const siginfo_t *si, sk_arrival *got, bool *have)
 {
+    if (sk__graceful_second(signo))
+        return; /* not reached: the second INT/TERM kills */
     sk_arrival a;
     sk__arrival_from_siginfo(&a, signo, si);
     sk__write_wakeup_byte(signo, si);
@@ -610,7 +634,7 @@ static void change_mask(int how, uint64_t bits, sigset_t *old)
  * A system call only when the handled set changed. */
 static void unblock_stale(void)
 {
-    uint64_t stale = mask_seen & ~atomic_load(&sk__handled_mask);
+    uint64_t stale = mask_seen & ~atomic_load(&fast_mask);
     if (stale) {
         if (mask_blocked & stale)
             change_mask(SIG_UNBLOCK, mask_blocked & stale, NULL);
@@ -621,10 +645,10 @@ static void unblock_stale(void)
 
 static void sync_thread_mask(void)
 {
-    if (mask_seen == atomic_load_explicit(&sk__handled_mask, memory_order_relaxed))
+    if (mask_seen == atomic_load_explicit(&fast_mask, memory_order_relaxed))
         return; /* the usual case: nothing changed since the last wait */
     unblock_stale();
-    uint64_t fresh = atomic_load(&sk__handled_mask) & ~mask_seen;
+    uint64_t fresh = atomic_load(&fast_mask) & ~mask_seen;
     if (fresh) {
         sigset_t old;
         change_mask(SIG_BLOCK, fresh, &old);
@@ -650,7 +674,7 @@ static void pull_blocked(void)
     if (!mask_blocked)
         return;
     sigset_t set;
-    set_from_mask(&set, mask_blocked & atomic_load(&sk__handled_mask));
+    set_from_mask(&set, mask_blocked & atomic_load(&fast_mask));
     struct timespec zero = {0, 0};
     siginfo_t si;
     int r;
@@ -701,7 +725,7 @@ static bool sleep_fast(uint64_t set, int64_t until, sk_arrival *got, bool *have)
     atomic_store(&sk__sleeper, sk__sleeper_pack(self_tid(), db, SK_SLEEPING));
     int r = 0;
     siginfo_t si;
-    if (atomic_load(&sk__handled_mask) == set && !wake_reason(until))
+    if (atomic_load(&fast_mask) == set && !wake_reason(until))
         r = skp_sigtimedwait(&last_set.sigs, &si, &sk__sleep_ts);
     uint64_t prev = atomic_load(&sk__sleeper);
     if (sk__sleeper_phase(prev) == SK_SLEEPING &&
@@ -739,7 +763,7 @@ static void sleep_poll(int64_t until)
  * fast path took from the kernel comes back in *got. */
 static void sleep_once(int64_t until, sk_arrival *got, bool *have)
 {
-    uint64_t set = atomic_load(&sk__handled_mask);
+    uint64_t set = atomic_load(&fast_mask);
     /* Under ThreadSanitizer the handler of a signal that arrives just
      * before sigtimedwait() runs only after it: wait by the doorbell. */
     if (skp_have_sigwait && !SK_TSAN && atomic_load(&sk__hand_back_works) && set != 0 &&

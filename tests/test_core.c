@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -380,4 +381,44 @@ TEST(graceful_first_signal_runs_handler_second_kills)
     int st = sk_test_reap(sk_test_fork(graceful_child, NULL), 10);
     CHECK(WIFSIGNALED(st));
     CHECK_EQ(WTERMSIG(st), SIGTERM);
+}
+
+static int stuck_pipe[2];
+static void stuck_stop(const sk_info *info, void *arg)
+{
+    (void)info;
+    (void)arg;
+    if (write(stuck_pipe[1], "s", 1) != 1)
+        _exit(6);
+    for (;;)
+        pause(); /* a shutdown that hangs: the second signal must still kill */
+}
+
+static void graceful_stuck_child(void *arg)
+{
+    (void)arg;
+    close(stuck_pipe[0]);
+    if (sk_graceful(stuck_stop, NULL) != 0)
+        _exit(3);
+    for (;;)
+        sk_wait(-1);
+}
+
+/* The dispatcher is stuck in on_stop: the second INT still kills at once,
+ * and by SIGINT. */
+TEST(graceful_second_signal_kills_a_stuck_dispatcher)
+{
+    CHECK_EQ(pipe(stuck_pipe), 0);
+    int child = sk_test_fork(graceful_stuck_child, NULL);
+    close(stuck_pipe[1]);
+    /* the child's first wait may not have started: resend until on_stop runs */
+    char c;
+    struct pollfd p = {.fd = stuck_pipe[0], .events = POLLIN};
+    for (int i = 0; i < 100 && poll(&p, 1, 100) == 0; i++)
+        kill(child, SIGINT);
+    CHECK_EQ(read(stuck_pipe[0], &c, 1), 1);
+    kill(child, SIGINT);
+    int st = sk_test_reap(child, 10);
+    CHECK(WIFSIGNALED(st));
+    CHECK_EQ(WTERMSIG(st), SIGINT);
 }
