@@ -6,6 +6,7 @@
 #   make install PREFIX=DIR library, header, sigkit.pc, CMake package, man page (default /usr/local;
 #                           DESTDIR is honoured)
 #   make bench              the benchmarks (issue 3)
+#   make fuzz               the libFuzzer targets, FUZZ_SECONDS (60) each (fuzz/run.sh)
 #   make clean              remove every build directory
 #
 # SK_BUILDS="default asan" make test runs a subset of the builds.
@@ -16,7 +17,7 @@ BUILD  := build
 CMAKE  ?= cmake
 CMAKE_FLAGS := -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O2 -g"
 
-.PHONY: all build demo test install bench clean help
+.PHONY: all build demo test install bench fuzz clean help
 
 all: build
 
@@ -44,8 +45,13 @@ bench: build
 	@if [ -x scripts/bench.sh ]; then scripts/bench.sh $(BUILD); \
 	else echo "make bench: the benchmarks come with issue 3; nothing to run yet"; fi
 
+# libFuzzer (clang) on the name, /proc and command-line parsers; corpus in fuzz/corpus/.
+FUZZ_SECONDS ?= 60
+fuzz:
+	fuzz/run.sh $(FUZZ_SECONDS)
+
 clean:
-	rm -rf build build-asan build-tsan build-portable build-tinyqueue build-valgrind build-bench
+	rm -rf build-fuzz build build-asan build-tsan build-portable build-tinyqueue build-valgrind build-bench
 
 help:
-	@sed -n '2,12s/^# \{0,1\}//p' Makefile
+	@sed -n '2,13s/^# \{0,1\}//p' Makefile

@@ -15,7 +15,8 @@ set -euo pipefail
 #   pkg-config                 finding libuv; the install test's pkg-config build
 #   libuv1-dev                 the event-loop test (sk_fd inside libuv)
 #   python3                    test and demo helpers
-packages=(cmake make gcc libc6-dev clang libclang-rt-14-dev valgrind pkg-config libuv1-dev python3)
+#   procps                     ps, which the sigkit list tests cross-check against
+packages=(cmake make gcc libc6-dev clang libclang-rt-14-dev valgrind pkg-config libuv1-dev python3 procps)
 
 installed() {
     # dpkg -s succeeds for a removed package whose config files remain, so

@@ -13,6 +13,8 @@
 #   tinyqueue   build-tinyqueue/ a 4-slot arrival queue, so arrivals are folded (SK_QUEUE_CAP=4)
 #   valgrind    build-valgrind/  the core tests (ctest -L core) under valgrind memcheck
 #   install     (uses build/)    tests/install/run.sh: install, then build consumers against it
+#   fuzz        build-fuzz/      each libFuzzer target for SK_FUZZ_SECONDS (5) (fuzz/run.sh);
+#                                one test per target
 # Short names: asan, ubsan, tiny, portable, vg.
 #
 # Environment: SK_ASAN_CC, SK_TSAN_CC pick the sanitizer builds' compiler
@@ -26,7 +28,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 jobs=${SK_JOBS:-2}
-all_builds="default asan-ubsan tsan portable tinyqueue valgrind install"
+all_builds="default asan-ubsan tsan portable tinyqueue valgrind install fuzz"
 requested=${SK_BUILDS:-$all_builds}
 
 canonical() {
@@ -38,6 +40,7 @@ canonical() {
         tiny|tinyqueue|queue) echo tinyqueue ;;
         valgrind|vg|memcheck) echo valgrind ;;
         install) echo install ;;
+        fuzz|fuzzer|libfuzzer) echo fuzz ;;
         *) echo "test-all: unknown build '$1' (known: $all_builds)" >&2; return 1 ;;
     esac
 }
@@ -237,6 +240,19 @@ run_build() {
             echo "test-all: install: FAILED (counted as 1 test)" >&2
             return 1
         fi
+        ;;
+    fuzz)
+        # A few seconds per target: enough to replay the corpus and catch a
+        # regression; `make fuzz` runs longer.  One test per target.
+        local t failed=0
+        for t in $(fuzz/run.sh --list); do
+            total_tests=$((total_tests + 1))
+            if ! fuzz/run.sh "${SK_FUZZ_SECONDS:-5}" "$t" </dev/null; then
+                total_failed=$((total_failed + 1))
+                failed=1
+            fi
+        done
+        [ "$failed" -eq 0 ]
         ;;
     esac
 }
