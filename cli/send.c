@@ -82,31 +82,11 @@ static int send_one(const target *t, int signo, bool has_value, intptr_t value)
     return sk_kill(t->pid, signo);
 }
 
-/* sk_pidfd_send() takes value 0 to mean "no value" (SI_USER), but
- * `--value 0` must still arrive as SI_QUEUE: build that siginfo here, as
- * sigqueue(3) would, and send it through the pidfd. */
-static int pidfd_queue_zero(int pidfd, int signo)
-{
-#ifdef SYS_pidfd_send_signal
-    siginfo_t si;
-    memset(&si, 0, sizeof si);
-    si.si_signo = signo;
-    si.si_code = SI_QUEUE;
-    si.si_pid = getpid();
-    si.si_uid = getuid();
-    return syscall(SYS_pidfd_send_signal, pidfd, signo, &si, 0) < 0 ? -errno : 0;
-#else
-    (void)pidfd;
-    (void)signo;
-    return -ENOSYS;
-#endif
-}
-
 static int send_signal(const target *t, const skc_opts *o, int signo, bool with_value)
 {
     bool has_value = with_value && o->has_value;
-    if (has_value && o->value == 0 && t->pidfd >= 0 && signo != 0)
-        return pidfd_queue_zero(t->pidfd, signo);
+    if (has_value && t->pidfd >= 0 && signo != 0)
+        return sk_pidfd_sigqueue(t->pidfd, signo, o->value); /* --value 0 too */
     return send_one(t, signo, has_value, o->value);
 }
 

@@ -176,6 +176,10 @@ int sk_pidfd_open(pid_t pid);
  * kill(2) (SI_USER); another value sends like sigqueue(3) (SI_QUEUE). */
 int sk_pidfd_send(int pidfd, int signo, intptr_t value);
 
+/* Like sk_pidfd_send(), but always as sigqueue(3) does (SI_QUEUE), so that
+ * a value of 0 arrives as a value.  (A sigkit addition to DESIGN.) */
+int sk_pidfd_sigqueue(int pidfd, int signo, intptr_t value);
+
 /* ------------------------------------------------------------------ */
 /* Names and facts                                                     */
 /* ------------------------------------------------------------------ */

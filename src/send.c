@@ -84,6 +84,18 @@ static void build_queue_siginfo(siginfo_t *si, int signo, intptr_t value)
     si->si_value = value_to_sigval(value);
 }
 
+int sk_pidfd_sigqueue(int pidfd, int signo, intptr_t value)
+{
+    if (pidfd < 0)
+        return -EBADF;
+    int rc = check_signal_or_probe(signo);
+    if (rc < 0)
+        return rc;
+    siginfo_t si;
+    build_queue_siginfo(&si, signo, value);
+    return skp_pidfd_send_signal(pidfd, signo, &si);
+}
+
 int sk_pidfd_send(int pidfd, int signo, intptr_t value)
 {
     if (pidfd < 0)
