@@ -24,10 +24,23 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+/* A cell's sequence number is stored minus the cell's index, so that the
+ * zeroed memory of a static object is already the empty ring (seq[i] = i):
+ * no constructor, which another library's constructor could run before. */
 typedef struct sk_cell {
-    _Atomic uint64_t seq;
+    _Atomic uint64_t seq_minus_index;
     sk_arrival a;
 } sk_cell;
+
+static inline uint64_t cell_seq(sk_cell *c, uint64_t index)
+{
+    return atomic_load_explicit(&c->seq_minus_index, memory_order_acquire) + index;
+}
+
+static inline void set_cell_seq(sk_cell *c, uint64_t index, uint64_t seq)
+{
+    atomic_store_explicit(&c->seq_minus_index, seq - index, memory_order_release);
+}
 
 static struct {
     _Alignas(64) _Atomic uint64_t tail;
@@ -52,32 +65,27 @@ _Atomic int sk__hand_back_works = 1;
  * the trampoline never calls into the dynamic linker to find it. */
 static __thread uint64_t requeued __attribute__((tls_model("initial-exec")));
 
-__attribute__((constructor)) static void ring_init(void)
-{
-    for (uint64_t i = 0; i < SK_QUEUE_CAP; i++)
-        atomic_init(&ring.cells[i].seq, i);
-}
-
 void sk__queue_reset(void)
 {
     atomic_store(&ring.head, 0);
     atomic_store(&ring.tail, 0);
-    ring_init();
+    for (uint64_t i = 0; i < SK_QUEUE_CAP; i++)
+        atomic_store(&ring.cells[i].seq_minus_index, 0);
 }
 
 SK_SIGNAL_CONTEXT bool sk__queue_push(const sk_arrival *a)
 {
     uint64_t pos = atomic_load_explicit(&ring.tail, memory_order_relaxed);
     for (;;) {
-        sk_cell *c = &ring.cells[pos & (SK_QUEUE_CAP - 1)];
-        uint64_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
-        int64_t dif = (int64_t)(seq - pos);
+        uint64_t idx = pos & (SK_QUEUE_CAP - 1);
+        sk_cell *c = &ring.cells[idx];
+        int64_t dif = (int64_t)(cell_seq(c, idx) - pos);
         if (dif == 0) {
             if (atomic_compare_exchange_weak_explicit(&ring.tail, &pos, pos + 1,
                                                       memory_order_relaxed,
                                                       memory_order_relaxed)) {
                 c->a = *a;
-                atomic_store_explicit(&c->seq, pos + 1, memory_order_release);
+                set_cell_seq(c, idx, pos + 1);
                 return true;
             }
         } else if (dif < 0) {
@@ -91,18 +99,19 @@ SK_SIGNAL_CONTEXT bool sk__queue_push(const sk_arrival *a)
 bool sk__queue_ready(void)
 {
     uint64_t head = atomic_load_explicit(&ring.head, memory_order_relaxed);
-    sk_cell *c = &ring.cells[head & (SK_QUEUE_CAP - 1)];
-    return atomic_load_explicit(&c->seq, memory_order_acquire) == head + 1;
+    uint64_t idx = head & (SK_QUEUE_CAP - 1);
+    return cell_seq(&ring.cells[idx], idx) == head + 1;
 }
 
 bool sk__queue_pop(sk_arrival *out)
 {
     uint64_t head = atomic_load_explicit(&ring.head, memory_order_relaxed);
-    sk_cell *c = &ring.cells[head & (SK_QUEUE_CAP - 1)];
-    if (atomic_load_explicit(&c->seq, memory_order_acquire) != head + 1)
+    uint64_t idx = head & (SK_QUEUE_CAP - 1);
+    sk_cell *c = &ring.cells[idx];
+    if (cell_seq(c, idx) != head + 1)
         return false;
     *out = c->a;
-    atomic_store_explicit(&c->seq, head + SK_QUEUE_CAP, memory_order_release);
+    set_cell_seq(c, idx, head + SK_QUEUE_CAP);
     atomic_store_explicit(&ring.head, head + 1, memory_order_relaxed);
     return true;
 }
