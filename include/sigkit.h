@@ -257,6 +257,79 @@ int sk_proc_signals(pid_t pid, pid_t tid, sk_procsig *out);
  * takes its default action and is never lost). */
 int sk_child_reset(void);
 
+/* ------------------------------------------------------------------ */
+/* Supervisor: a pre-fork master and container init (`sigkit run`)     */
+/* ------------------------------------------------------------------ */
+
+/* What the children are (docs/supervisor.md has the whole contract). */
+enum sk_supervise_mode {
+    SK_SUPERVISE_WORKERS, /* N workers, the signal map of `sigkit run` */
+    SK_SUPERVISE_INIT     /* one child; every catchable signal forwarded; exit with its status */
+};
+
+/* A worker run in-process (after fork, instead of exec): its return value
+ * is the worker's exit status.  It starts with default dispositions, an
+ * empty mask, the listeners on fds 3.., LISTEN_* / NOTIFY_SOCKET set, in a
+ * process group of its own (like every worker: ^C reaches the master only). */
+typedef int (*sk_worker_fn)(void *arg);
+
+typedef struct sk_supervise_opts {
+    int mode;                /* enum sk_supervise_mode */
+    int workers;             /* workers wanted (>= 1); init mode: 1 */
+    double graceful_timeout; /* seconds from TERM to KILL (default 30) */
+    double ready_timeout;    /* seconds after which a silent worker counts as ready (default 1) */
+    int subreaper;           /* become a child subreaper and reap every zombie (init duties) */
+    int group;               /* init mode: put the child in its own process group and signal the group */
+    int notify;              /* speak sd_notify on $NOTIFY_SOCKET (MAINPID, READY, RELOADING, STOPPING) */
+    int quiet;               /* no log lines on stderr */
+    const char *pidfile;     /* written atomically at start, removed at exit; NULL: none */
+    char *const *argv;       /* command of the children (execvp-like PATH search), or NULL... */
+    sk_worker_fn worker_fn;  /* ...and then this runs in each forked worker */
+    void *worker_arg;
+} sk_supervise_opts;
+
+typedef struct sk_supervisor sk_supervisor;
+
+/* Fill o with the defaults (workers mode, 1 worker, 30 s, 1 s, all else off). */
+void sk_supervise_defaults(sk_supervise_opts *o);
+
+/* Create a supervisor (nothing is started yet; o is copied, the strings it
+ * points to must live until sk_supervisor_free).  -EINVAL: no command, bad
+ * counts or timeouts; -ENOENT / -EACCES: argv[0] not found / not executable
+ * (the CLI turns them into exit 127 / 126); -ENOMEM. */
+int sk_supervisor_new(sk_supervisor **out, const sk_supervise_opts *o);
+
+/* Open a listener once, in the master, to hand to every worker (call before
+ * sk_supervisor_run): "tcp://HOST:PORT", "tcp6://[HOST]:PORT", "unix:PATH".
+ * Port 0 picks a free port (sk_supervisor_address tells which).  Returns
+ * the fd number the workers will see it on (3, 4, ...).  -EINVAL: bad
+ * address; -EADDRINUSE; -EMFILE (at most 64); other bind/listen errors. */
+int sk_supervisor_listen(sk_supervisor *s, const char *addr);
+
+/* The bound address of listener i ("tcp://127.0.0.1:40123") into buf.
+ * -ENOENT: no such listener; -ENOSPC: buf too small. */
+int sk_supervisor_address(sk_supervisor *s, int i, char *buf, size_t size);
+
+/* Run the master in the calling thread until it stops: installs its signal
+ * handlers (deferred; released again before returning), starts the
+ * children and sleeps in sk_wait() with no timeout unless a deadline is
+ * pending.  Returns the exit status for the process: workers mode 0 after a
+ * stop; init mode the child's k, or 128+N if signal N killed it.  Negative
+ * errno if it could not start. */
+int sk_supervisor_run(sk_supervisor *s);
+
+/* Close the listeners (unlinking unix: paths it created) and free s. */
+void sk_supervisor_free(sk_supervisor *s);
+
+/* For workers: send one sd_notify message ("READY=1", "STATUS=...") to
+ * $NOTIFY_SOCKET (a path or "@abstract").  0 when sent, 0 also when
+ * NOTIFY_SOCKET is unset (nobody listens: nothing to do), else -errno. */
+int sk_notify(const char *state);
+
+/* For workers: sd_listen_fds(). The number of listeners passed on fds 3..
+ * when LISTEN_PID is this process, else 0. */
+int sk_listen_fds(void);
+
 #if defined(__GNUC__)
 #pragma GCC visibility pop
 #endif
