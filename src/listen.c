@@ -7,6 +7,7 @@
  * in NSS, and a listener address is configuration, not user input.
  */
 #include "supervise.h"
+#include "platform.h"
 
 #include <sigkit.h>
 
@@ -196,18 +197,14 @@ void sk__listen_close(sk_listener *l)
 /* Async-signal-safe: only socket, sendto, close. */
 int sk__notify_to(const char *where, const char *msg, size_t len)
 {
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    size_t n = strlen(where);
-    if (n == 0 || n >= sizeof sa.sun_path || (where[0] != '/' && where[0] != '@'))
-        return -EINVAL;
-    memcpy(sa.sun_path, where, n);
-    if (where[0] == '@')
-        sa.sun_path[0] = '\0'; /* abstract namespace */
-    socklen_t salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
+    struct sockaddr_un sa;
+    int salen = skp_unix_addr(&sa, where); /* "@name": the abstract namespace, where there is one */
+    if (salen < 0)
+        return salen;
     int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
-    ssize_t r = sendto(fd, msg, len, MSG_NOSIGNAL, (struct sockaddr *)&sa, salen);
+    ssize_t r = sendto(fd, msg, len, MSG_NOSIGNAL, (struct sockaddr *)&sa, (socklen_t)salen);
     int err = r < 0 ? -errno : 0;
     close(fd);
     return err;

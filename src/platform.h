@@ -1,6 +1,8 @@
 /*
  * The platform layer: the only place that knows eventfd, timerfd, the
- * sigtimedwait fast path, tgkill and pidfd.  platform_linux.c implements it
+ * sigtimedwait fast path, tgkill and pidfd, and the process-management
+ * facilities of the supervisor (prctl, close_range, waitid by pidfd,
+ * /proc, abstract sockets, F_SETSIG).  platform_linux.c implements it
  * with Linux facilities; platform_posix.c with POSIX alone (self-pipe, a
  * timer thread, no fast path).  Build with -DSK_PORTABLE=ON to force the
  * latter.
@@ -14,7 +16,9 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <time.h>
 
 /* sigkit's own locks.  On Linux a futex word: one compare-and-swap to take
@@ -92,5 +96,50 @@ SK_SIGNAL_CONTEXT int skp_default_action_raw(int signo);
 /* pidfd; -ENOSYS where there is none. */
 int skp_pidfd_open(pid_t pid);
 int skp_pidfd_send_signal(int pidfd, int signo, siginfo_t *info);
+
+/* The supervisor's process management (supervise.c, listen.c).  All return
+ * 0 (or the value said) on success and a negative errno on failure;
+ * -ENOSYS says the system has no such facility, and the supervisor then
+ * does without it. */
+
+/* Have the kernel send sig to this process when its parent dies; 0 or
+ * -errno.  Async-signal-safe (a child calls it before exec). */
+SK_SIGNAL_CONTEXT int skp_set_pdeathsig(int sig);
+
+/* Become the reaper of this process's orphaned descendants; 0 or -errno. */
+int skp_set_subreaper(void);
+
+/* Close every fd >= first; no result (what cannot be closed is not open).
+ * Async-signal-safe (a child calls it before exec). */
+SK_SIGNAL_CONTEXT void skp_close_from(int first);
+
+/* Reap one exited child without blocking: by pidfd if pidfd >= 0, else by
+ * pid if pid > 0, else any child.  0 with *si filled (si_pid 0: none has
+ * exited yet), or -errno (-ECHILD: no such child to wait for). */
+int skp_reap(int pidfd, pid_t pid, siginfo_t *si);
+
+/* Call fn(pid, arg) for each child process of this process (the children
+ * of every thread, orphans adopted as subreaper included); the number of
+ * children, or -errno. */
+int skp_each_child(void (*fn)(pid_t pid, void *arg), void *arg);
+
+/* Duplicate fd onto `to`, close-on-exec; `to` or -errno. */
+int skp_dup_cloexec(int fd, int to);
+
+/* Fill *sa with an sd_notify address, "/path" or "@abstract"; its length
+ * for connect/sendto, or -EINVAL (-EAFNOSUPPORT: "@" where there is no
+ * abstract namespace).  Async-signal-safe. */
+SK_SIGNAL_CONTEXT int skp_unix_addr(struct sockaddr_un *sa, const char *name);
+
+/* A worker's NOTIFY_SOCKET: a non-blocking, close-on-exec datagram socket
+ * bound to `name` ("@abstract"), whose datagrams carry the sender's
+ * credentials and each send `sig` to `owner` as they arrive; the fd or
+ * -errno. */
+int skp_notify_socket(const char *name, pid_t owner, int sig);
+
+/* Receive one datagram from a skp_notify_socket() without blocking; its
+ * length, or -errno (-EAGAIN: none left).  *pid and *uid get the sender's
+ * credentials, or -1 and (uid_t)-1 when the kernel gave none. */
+ssize_t skp_notify_recv(int fd, char *buf, size_t size, pid_t *pid, uid_t *uid);
 
 #endif

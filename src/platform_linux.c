@@ -2,17 +2,29 @@
  * Platform layer, Linux: the doorbell is an eventfd, the timer a timerfd,
  * both in one epoll set whose fd is sk_fd().  The fast path waits with
  * sigtimedwait(2), so a signal that finds the dispatcher asleep costs no
- * signal frame and no doorbell write.
+ * signal frame and no doorbell write.  The supervisor's children die with
+ * it (PR_SET_PDEATHSIG), orphans come to it (PR_SET_CHILD_SUBREAPER), are
+ * reaped by pidfd and listed from /proc; its workers' NOTIFY_SOCKETs are
+ * abstract sockets that signal it (F_SETSIG) and name senders (SO_PASSCRED).
  */
 #include "internal.h"
 #include "platform.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <poll.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,6 +33,9 @@
 #endif
 #ifndef SYS_pidfd_send_signal
 #define SYS_pidfd_send_signal 424
+#endif
+#ifndef P_PIDFD
+#define P_PIDFD 3
 #endif
 
 const bool skp_have_sigwait = true;
@@ -176,4 +191,134 @@ int skp_pidfd_send_signal(int pidfd, int signo, siginfo_t *info)
     if (syscall(SYS_pidfd_send_signal, pidfd, signo, info, 0) < 0)
         return -errno;
     return 0;
+}
+
+SK_SIGNAL_CONTEXT int skp_set_pdeathsig(int sig)
+{
+    return prctl(PR_SET_PDEATHSIG, sig) < 0 ? -errno : 0;
+}
+
+int skp_set_subreaper(void)
+{
+    return prctl(PR_SET_CHILD_SUBREAPER, 1) < 0 ? -errno : 0;
+}
+
+SK_SIGNAL_CONTEXT void skp_close_from(int first)
+{
+#ifdef SYS_close_range
+    if (syscall(SYS_close_range, (unsigned)first, ~0U, 0) == 0)
+        return;
+#endif
+    /* Kernels before 5.9: one close per possible fd, bounded so that a huge
+     * limit does not cost seconds. */
+    struct rlimit rl;
+    int max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536 ? (int)rl.rlim_cur : 65536;
+    for (int fd = first; fd < max; fd++)
+        close(fd);
+}
+
+int skp_reap(int pidfd, pid_t pid, siginfo_t *si)
+{
+    memset(si, 0, sizeof *si); /* si_pid stays 0 when nobody has exited */
+    int r = pidfd >= 0 ? waitid((idtype_t)P_PIDFD, (id_t)pidfd, si, WEXITED | WNOHANG)
+            : pid > 0  ? waitid(P_PID, (id_t)pid, si, WEXITED | WNOHANG)
+                       : waitid(P_ALL, 0, si, WEXITED | WNOHANG);
+    return r < 0 ? -errno : 0;
+}
+
+/* Each thread has its own children list (a child's parent is the thread
+ * that forked it), so all of /proc/self/task is read. */
+int skp_each_child(void (*fn)(pid_t pid, void *arg), void *arg)
+{
+    DIR *d = opendir("/proc/self/task");
+    if (!d)
+        return -errno;
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        char path[300];
+        snprintf(path, sizeof path, "/proc/self/task/%.32s/children", de->d_name);
+        FILE *f = fopen(path, "re");
+        if (!f)
+            continue;
+        long pid;
+        while (fscanf(f, "%ld", &pid) == 1) {
+            fn((pid_t)pid, arg);
+            n++;
+        }
+        fclose(f);
+    }
+    closedir(d);
+    return n;
+}
+
+int skp_dup_cloexec(int fd, int to)
+{
+    return dup3(fd, to, O_CLOEXEC) < 0 ? -errno : to;
+}
+
+SK_SIGNAL_CONTEXT int skp_unix_addr(struct sockaddr_un *sa, const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n >= sizeof sa->sun_path || (name[0] != '/' && name[0] != '@'))
+        return -EINVAL;
+    memset(sa, 0, sizeof *sa);
+    sa->sun_family = AF_UNIX;
+    memcpy(sa->sun_path, name, n);
+    if (name[0] == '@')
+        sa->sun_path[0] = '\0'; /* abstract namespace: the length ends the name */
+    return (int)(offsetof(struct sockaddr_un, sun_path) + n);
+}
+
+/* Abstract, so there is nothing to clean up if the master is killed.  An
+ * arrival signals the owner (O_ASYNC) with `sig`, chosen with F_SETSIG:
+ * the supervisor passes SIGCHLD, which it handles anyway and whose default
+ * is to ignore, so an arrival still pending once it has released its
+ * handlers cannot kill the process (SIGIO, the default, would). */
+int skp_notify_socket(const char *name, pid_t owner, int sig)
+{
+    struct sockaddr_un sa;
+    int len = skp_unix_addr(&sa, name);
+    if (len < 0)
+        return len;
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return -errno;
+    if (bind(fd, (struct sockaddr *)&sa, (socklen_t)len) < 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &(int){1}, sizeof(int)) < 0 ||
+        fcntl(fd, F_SETOWN, (int)owner) < 0 || fcntl(fd, F_SETSIG, sig) < 0 ||
+        fcntl(fd, F_SETFL, O_NONBLOCK | O_ASYNC) < 0) {
+        int err = -errno;
+        close(fd);
+        return err;
+    }
+    return fd;
+}
+
+ssize_t skp_notify_recv(int fd, char *buf, size_t size, pid_t *pid, uid_t *uid)
+{
+    union {
+        struct cmsghdr align;
+        char bytes[CMSG_SPACE(sizeof(struct ucred))];
+    } ctl;
+    struct iovec iov = {.iov_base = buf, .iov_len = size};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.bytes,
+                        .msg_controllen = sizeof ctl.bytes};
+    ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    if (n < 0)
+        return -errno;
+    *pid = -1;
+    *uid = (uid_t)-1;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_CREDENTIALS)
+            continue;
+        struct ucred cred;
+        memcpy(&cred, CMSG_DATA(c), sizeof cred);
+        *pid = cred.pid;
+        *uid = cred.uid;
+        break;
+    }
+    return n;
 }

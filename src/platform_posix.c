@@ -2,7 +2,10 @@
  * Platform layer, portable POSIX: the doorbell is a non-blocking self-pipe
  * and the poll fd its read end; the timer is a helper thread that rings
  * the doorbell at the deadline.  No sigtimedwait fast path and no pidfd.
- * Forced on Linux with -DSK_PORTABLE=ON so the suite exercises it.
+ * For the supervisor: children reaped with waitpid, fds closed one by one;
+ * no parent-death signal, no subreaper, no list of children and no
+ * notify sockets (-ENOSYS: it does without them).  Forced on Linux with
+ * -DSK_PORTABLE=ON so the suite exercises it.
  */
 #include "internal.h"
 #include "platform.h"
@@ -10,7 +13,10 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -190,5 +196,111 @@ int skp_pidfd_send_signal(int pidfd, int signo, siginfo_t *info)
     (void)pidfd;
     (void)signo;
     (void)info;
+    return -ENOSYS;
+}
+
+SK_SIGNAL_CONTEXT int skp_set_pdeathsig(int sig)
+{
+    (void)sig;
+    return -ENOSYS;
+}
+
+int skp_set_subreaper(void)
+{
+    return -ENOSYS;
+}
+
+SK_SIGNAL_CONTEXT void skp_close_from(int first)
+{
+    /* No close_range: one close per possible fd, bounded so that a huge
+     * limit does not cost seconds. */
+    long max = sysconf(_SC_OPEN_MAX);
+    if (max < 0 || max > 65536)
+        max = 65536;
+    for (int fd = first; fd < max; fd++)
+        close(fd);
+}
+
+/* waitpid, not waitid: waitid's siginfo is unreliable on some systems
+ * (si_pid or si_status left 0), and a status converts losslessly. */
+int skp_reap(int pidfd, pid_t pid, siginfo_t *si)
+{
+    (void)pidfd; /* never >= 0 here: skp_pidfd_open() has none to give */
+    memset(si, 0, sizeof *si);
+    int status;
+    pid_t r;
+    do
+        r = waitpid(pid > 0 ? pid : -1, &status, WNOHANG);
+    while (r < 0 && errno == EINTR);
+    if (r < 0)
+        return -errno;
+    if (r == 0)
+        return 0;
+    si->si_signo = SIGCHLD;
+    si->si_pid = r;
+    if (WIFEXITED(status)) {
+        si->si_code = CLD_EXITED;
+        si->si_status = WEXITSTATUS(status);
+    } else {
+        si->si_code = CLD_KILLED;
+        si->si_status = WTERMSIG(status);
+#ifdef WCOREDUMP /* not POSIX, but nearly everywhere */
+        if (WCOREDUMP(status))
+            si->si_code = CLD_DUMPED;
+#endif
+    }
+    return 0;
+}
+
+int skp_each_child(void (*fn)(pid_t pid, void *arg), void *arg)
+{
+    (void)fn;
+    (void)arg;
+    return -ENOSYS; /* POSIX has no way to list a process's children */
+}
+
+int skp_dup_cloexec(int fd, int to)
+{
+    if (dup2(fd, to) < 0)
+        return -errno;
+    if (fcntl(to, F_SETFD, FD_CLOEXEC) < 0) {
+        int err = -errno;
+        close(to);
+        return err;
+    }
+    return to;
+}
+
+SK_SIGNAL_CONTEXT int skp_unix_addr(struct sockaddr_un *sa, const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n >= sizeof sa->sun_path || (name[0] != '/' && name[0] != '@'))
+        return -EINVAL;
+    if (name[0] == '@')
+        return -EAFNOSUPPORT; /* the abstract namespace is Linux's */
+    memset(sa, 0, sizeof *sa);
+    sa->sun_family = AF_UNIX;
+    memcpy(sa->sun_path, name, n);
+    return (int)(offsetof(struct sockaddr_un, sun_path) + n);
+}
+
+/* Without F_SETSIG a datagram could only raise SIGIO (whose default kills)
+ * and without credentials nobody could tell who sent it: no socket, and
+ * workers are ready at the ready timeout. */
+int skp_notify_socket(const char *name, pid_t owner, int sig)
+{
+    (void)name;
+    (void)owner;
+    (void)sig;
+    return -ENOSYS;
+}
+
+ssize_t skp_notify_recv(int fd, char *buf, size_t size, pid_t *pid, uid_t *uid)
+{
+    (void)fd;
+    (void)buf;
+    (void)size;
+    *pid = -1;
+    *uid = (uid_t)-1;
     return -ENOSYS;
 }

@@ -8,39 +8,30 @@
  * a forked child between fork and exec (marked "child context").
  *
  * The master sleeps in a single sk_wait(-1): children exits arrive as
- * SIGCHLD, worker readiness too (their NOTIFY_SOCKETs are O_ASYNC with
- * F_SETSIG SIGCHLD),
- * deadlines as sigkit timers.  With nothing pending the wait has no
- * timeout, so an idle master makes no system calls.
+ * SIGCHLD, worker readiness too (their NOTIFY_SOCKETs signal SIGCHLD on
+ * arrival, see skp_notify_socket), deadlines as sigkit timers.  With
+ * nothing pending the wait has no timeout, so an idle master makes no
+ * system calls.
+ *
+ * What only some systems have (parent-death signal, subreaper, pidfds,
+ * the list of our children, notify sockets) comes through the platform
+ * layer (platform.h); where it answers -ENOSYS the supervisor does without.
  */
 #include "supervise.h"
+#include "platform.h"
 
 #include <sigkit.h>
 
-#if defined(__linux__)
-
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/uio.h>
-#include <sys/un.h>
-#include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
-
-#ifndef P_PIDFD
-#define P_PIDFD 3
-#endif
 
 extern char **environ;
 
@@ -277,19 +268,6 @@ static void put_err(const char *text)
     (void)r;
 }
 
-/* Child context: every fd from `first` up is closed. */
-static void close_from(int first)
-{
-#ifdef SYS_close_range
-    if (syscall(SYS_close_range, (unsigned)first, ~0U, 0) == 0)
-        return;
-#endif
-    struct rlimit rl;
-    int max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536 ? (int)rl.rlim_cur : 65536;
-    for (int fd = first; fd < max; fd++)
-        close(fd);
-}
-
 /* Child context: listener i onto fd 3+i, close-on-exec cleared.  They go
  * through fds above the final range first, so that moving one never
  * overwrites another that has not moved yet. */
@@ -317,8 +295,10 @@ static void place_listeners(const sk_supervisor *s, int in_process)
 __attribute__((noreturn)) static void child_main(sk_supervisor *s, plan *p)
 {
     /* Die with the master.  Set first, then check the parent: a master that
-     * died before the prctl would otherwise never deliver it. */
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != p->parent)
+     * died before the setting would otherwise never deliver it.  Without
+     * the facility (-ENOSYS) only the check is left. */
+    int err = skp_set_pdeathsig(SIGKILL);
+    if ((err < 0 && err != -ENOSYS) || getppid() != p->parent)
         _exit(1);
     if (s->o.mode == SK_SUPERVISE_INIT && s->o.group) {
         setpgid(0, 0);
@@ -350,10 +330,10 @@ __attribute__((noreturn)) static void child_main(sk_supervisor *s, plan *p)
         _exit(s->o.worker_fn(s->o.worker_arg) & 255);
     }
     if (s->o.mode == SK_SUPERVISE_WORKERS)
-        close_from(3 + s->nls); /* no pidfd, notify socket or inherited fd leaks */
+        skp_close_from(3 + s->nls); /* no pidfd, notify socket or inherited fd leaks */
     sk_child_reset();
     execve(s->exe, s->o.argv, p->envp);
-    int err = errno;
+    err = errno;
     static const char pre[] = "sigkit run: cannot execute ";
     char num[32] = "errno ";
     put_uint(num + 6, (unsigned long)err);
@@ -372,30 +352,14 @@ __attribute__((noreturn)) static void child_main(sk_supervisor *s, plan *p)
     _exit(err == ENOENT || err == ENOTDIR ? 127 : 126);
 }
 
-/* A datagram socket in the abstract namespace (nothing to clean up if the
- * master is killed).  A message wakes the master with a signal (O_ASYNC):
- * SIGCHLD, chosen with F_SETSIG, because the master handles it anyway and
- * its default is to ignore, so an arrival still pending when the master
- * has released its handlers cannot kill the process (SIGIO would). */
+/* A worker's NOTIFY_SOCKET, named after the master and the worker.  A
+ * message wakes the master with SIGCHLD, because the master handles it
+ * anyway and its default is to ignore: an arrival still pending when the
+ * master has released its handlers cannot kill the process. */
 static int open_notify_socket(sk_supervisor *s, unsigned id, char *name, size_t size)
 {
     snprintf(name, size, "@sigkit-%d-%u", (int)s->self, id);
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    size_t n = strlen(name);
-    memcpy(sa.sun_path, name, n);
-    sa.sun_path[0] = '\0';
-    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0)
-        return -errno;
-    if (bind(fd, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n)) < 0 ||
-        setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &(int){1}, sizeof(int)) < 0 ||
-        fcntl(fd, F_SETOWN, (int)s->self) < 0 || fcntl(fd, F_SETSIG, SIGCHLD) < 0 ||
-        fcntl(fd, F_SETFL, O_NONBLOCK | O_ASYNC) < 0) {
-        int err = -errno;
-        close(fd);
-        return err;
-    }
-    return fd;
+    return skp_notify_socket(name, s->self, SIGCHLD);
 }
 
 static void ready_timeout_cb(const sk_info *info, void *arg);
@@ -462,7 +426,9 @@ static worker *spawn(sk_supervisor *s, worker *replaces)
     int err = 0;
     if (s->o.mode == SK_SUPERVISE_WORKERS) {
         w->nfd = open_notify_socket(s, w->id, name, sizeof name);
-        err = w->nfd < 0 ? w->nfd : 0;
+        err = w->nfd < 0 && w->nfd != -ENOSYS ? w->nfd : 0;
+        if (w->nfd < 0) /* -ENOSYS: no NOTIFY_SOCKET; ready at the ready timeout */
+            w->nfd = -1;
     }
     plan p;
     if (err == 0)
@@ -608,42 +574,33 @@ static void ready_timeout_cb(const sk_info *info, void *arg)
     worker_ready(w->sup, w, "ready timeout");
 }
 
-/* One datagram: systemd's newline-separated KEY=VALUE list.  Only READY=1
- * means something here; a worker's STOPPING=1 is never passed up. */
 /* Abstract sockets have no file permissions: anyone in the network
- * namespace could send to one.  The kernel's credentials (SO_PASSCRED)
- * say who did; the worker itself, root and our own user are believed. */
-static int sender_trusted(sk_supervisor *s, worker *w, struct msghdr *mh)
+ * namespace could send to one.  The kernel's credentials say who did; the
+ * worker itself, root and our own user are believed.  A message without
+ * credentials is ignored silently. */
+static int sender_trusted(sk_supervisor *s, worker *w, pid_t pid, uid_t uid)
 {
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
-        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_CREDENTIALS)
-            continue;
-        struct ucred cred;
-        memcpy(&cred, CMSG_DATA(c), sizeof cred);
-        if (cred.pid == w->pid || cred.uid == 0 || cred.uid == geteuid())
-            return 1;
-        say(s, "worker %d: sd_notify message from pid %d uid %d ignored", (int)w->pid,
-            (int)cred.pid, (int)cred.uid);
+    if (pid == -1 && uid == (uid_t)-1)
         return 0;
-    }
+    if (pid == w->pid || uid == 0 || uid == geteuid())
+        return 1;
+    say(s, "worker %d: sd_notify message from pid %d uid %d ignored", (int)w->pid, (int)pid,
+        (int)uid);
     return 0;
 }
 
+/* Each datagram: systemd's newline-separated KEY=VALUE list.  Only READY=1
+ * means something here; a worker's STOPPING=1 is never passed up. */
 static void read_notify(sk_supervisor *s, worker *w)
 {
     char buf[4096];
-    union {
-        struct cmsghdr align;
-        char bytes[CMSG_SPACE(sizeof(struct ucred))];
-    } ctl;
     for (;;) {
-        struct iovec iov = {.iov_base = buf, .iov_len = sizeof buf - 1};
-        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.bytes,
-                            .msg_controllen = sizeof ctl.bytes};
-        ssize_t n = recvmsg(w->nfd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        pid_t pid;
+        uid_t uid;
+        ssize_t n = skp_notify_recv(w->nfd, buf, sizeof buf - 1, &pid, &uid);
         if (n < 0)
             return;
-        if (!sender_trusted(s, w, &mh))
+        if (!sender_trusted(s, w, pid, uid))
             continue;
         buf[n] = '\0';
         for (char *line = buf; line && *line;) {
@@ -812,12 +769,10 @@ static void reap_workers(sk_supervisor *s)
     for (worker *w = s->ws, *next; w; w = next) {
         next = w->next;
         siginfo_t si;
-        memset(&si, 0, sizeof si);
-        int r = w->pidfd >= 0 ? waitid((idtype_t)P_PIDFD, (id_t)w->pidfd, &si, WEXITED | WNOHANG)
-                              : waitid(P_PID, (id_t)w->pid, &si, WEXITED | WNOHANG);
+        int r = skp_reap(w->pidfd, w->pid, &si);
         if (r == 0 && si.si_pid != 0)
             worker_exited(s, w, &si);
-        else if (r < 0 && errno == ECHILD) /* reaped elsewhere (SIGCHLD ignored?) */
+        else if (r == -ECHILD) /* reaped elsewhere (SIGCHLD ignored?) */
             worker_exited(s, w, &(siginfo_t){.si_code = CLD_KILLED, .si_status = 0});
     }
 }
@@ -829,9 +784,9 @@ static void reap_all(sk_supervisor *s)
 {
     for (;;) {
         siginfo_t si;
-        memset(&si, 0, sizeof si);
-        if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG) < 0) {
-            if (errno == EINTR)
+        int r = skp_reap(-1, -1, &si);
+        if (r < 0) {
+            if (r == -EINTR)
                 continue;
             s->no_children = 1; /* ECHILD */
             return;
@@ -850,35 +805,29 @@ static void reap_all(sk_supervisor *s)
 /* Init mode                                                           */
 /* ------------------------------------------------------------------ */
 
+typedef struct signal_job {
+    sk_supervisor *s;
+    int sig, sent;
+} signal_job;
+
+static void signal_one_child(pid_t pid, void *arg)
+{
+    signal_job *j = arg;
+    if (j->s->main && pid == j->s->main->pid && !j->s->main_done)
+        return; /* the main child is signalled through its pidfd */
+    if (kill(pid, j->sig) == 0)
+        j->sent++;
+}
+
 /* Our direct children (orphans re-parented to us as subreaper included).
- * Signalling them by pid is safe: an unreaped child keeps its pid. */
+ * Signalling them by pid is safe: an unreaped child keeps its pid.  Where
+ * they cannot be listed (-ENOSYS) there is no subreaper either, so the
+ * only child is the main one, signalled on its own. */
 static int signal_direct_children(sk_supervisor *s, int sig)
 {
-    int sent = 0;
-    DIR *d = opendir("/proc/self/task");
-    if (!d)
-        return 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (de->d_name[0] == '.')
-            continue;
-        char path[300];
-        snprintf(path, sizeof path, "/proc/self/task/%.32s/children", de->d_name);
-        FILE *f = fopen(path, "re");
-        if (!f)
-            continue;
-        long pid;
-        while (fscanf(f, "%ld", &pid) == 1) {
-            if (s->main && pid == s->main->pid && !s->main_done)
-                continue; /* the main child is signalled through its pidfd */
-            if (kill((pid_t)pid, sig) == 0)
-                sent++;
-        }
-        fclose(f);
-    }
-    closedir(d);
-    (void)s;
-    return sent;
+    signal_job j = {.s = s, .sig = sig};
+    skp_each_child(signal_one_child, &j);
+    return j.sent;
 }
 
 static void init_kill_cb(const sk_info *info, void *arg)
@@ -1184,7 +1133,7 @@ static void settle_listeners(sk_supervisor *s)
         int want = 3 + i;
         if (s->ls[i].fd == want || fcntl(want, F_GETFD) >= 0)
             continue;
-        if (dup3(s->ls[i].fd, want, O_CLOEXEC) == want) {
+        if (skp_dup_cloexec(s->ls[i].fd, want) == want) {
             close(s->ls[i].fd);
             s->ls[i].fd = want;
         }
@@ -1193,12 +1142,15 @@ static void settle_listeners(sk_supervisor *s)
 
 static int start(sk_supervisor *s)
 {
-    if (s->o.subreaper && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
-        say(s, "cannot become a child subreaper: %s", strerror(errno));
+    int err = s->o.subreaper ? skp_set_subreaper() : 0;
+    if (err == -ENOSYS)
+        say(s, "no child subreaper on this system: orphans go to init");
+    else if (err < 0)
+        say(s, "cannot become a child subreaper: %s", sk_strerror(err));
     const char *ns = getenv("NOTIFY_SOCKET");
     if (s->o.notify && ns && *ns && !(s->notify_to = strdup(ns)))
         return -ENOMEM;
-    int err = build_base_env(s);
+    err = build_base_env(s);
     if (err < 0)
         return err;
     settle_listeners(s);
@@ -1321,43 +1273,3 @@ void sk_supervisor_free(sk_supervisor *s)
     free(s->exe);
     free(s);
 }
-
-#else /* !__linux__ */
-
-/* The supervisor stands on Linux facilities (pidfds, PR_SET_PDEATHSIG,
- * child subreapers, F_SETSIG, /proc); elsewhere the API is there and says so. */
-#include <errno.h>
-#include <string.h>
-
-void sk_supervise_defaults(sk_supervise_opts *o)
-{
-    memset(o, 0, sizeof *o);
-    o->workers = 1;
-    o->graceful_timeout = 30;
-    o->ready_timeout = 1;
-}
-int sk_supervisor_new(sk_supervisor **out, const sk_supervise_opts *o)
-{
-    (void)out, (void)o;
-    return -ENOSYS;
-}
-int sk_supervisor_listen(sk_supervisor *s, const char *addr)
-{
-    (void)s, (void)addr;
-    return -ENOSYS;
-}
-int sk_supervisor_address(sk_supervisor *s, int i, char *buf, size_t size)
-{
-    (void)s, (void)i, (void)buf, (void)size;
-    return -ENOSYS;
-}
-int sk_supervisor_run(sk_supervisor *s)
-{
-    (void)s;
-    return -ENOSYS;
-}
-void sk_supervisor_free(sk_supervisor *s)
-{
-    (void)s;
-}
-#endif
