@@ -18,7 +18,9 @@ import shutil
 import statistics
 import subprocess
 import sys
+import struct
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -39,8 +41,6 @@ LABELS = {
     "py_handler": "Python handler + set_wakeup_fd",
     "py_sigwait": "Python signal.sigwait",
 }
-NA_SUPERVISOR = "n/a (supervisor not built yet)"
-NA_CLI = "n/a (command not built yet)"
 
 
 def run(cmd, timeout=90):
@@ -59,6 +59,101 @@ def median(xs):
     return statistics.median(xs) if xs else None
 
 
+class Logged:
+    """A process whose stderr lines are collected with their arrival time
+    (seconds since start) by a thread, so a caller can wait for a line."""
+
+    def __init__(self, cmd, **kw):
+        self.t0 = time.monotonic()
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE, text=True, **kw)
+        self.lines = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.proc.stderr:
+            self.lines.append((time.monotonic() - self.t0, line.rstrip("\n")))
+
+    def wait_for(self, text, count=1, timeout=10):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if sum(text in ln for _, ln in list(self.lines)) >= count:
+                return True
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.02)
+        return False
+
+    def stop(self, sig=15, timeout=5):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.reader.join(2)
+
+
+def vmrss_kb(pid):
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def elf_interp(path):
+    """True when the ELF file has a PT_INTERP (dynamically linked), None if unknown."""
+    try:
+        with open(path, "rb") as fh:
+            h = fh.read(64)
+            if h[:4] != b"\x7fELF" or h[4] != 2 or h[5] != 1:
+                return None
+            phoff, = struct.unpack_from("<Q", h, 32)
+            phentsize, phnum = struct.unpack_from("<HH", h, 54)
+            fh.seek(phoff)
+            ph = fh.read(phentsize * phnum)
+        return any(struct.unpack_from("<I", ph, i * phentsize)[0] == 3 for i in range(phnum))
+    except (OSError, struct.error):
+        return None
+
+
+def strace_idle(pid, seconds):
+    """System calls made by process pid (all its threads, not its children) in
+    `seconds`, as counted by strace -c; None if strace failed."""
+    tasks = sorted(os.listdir(f"/proc/{pid}/task")) if os.path.isdir(f"/proc/{pid}/task") else []
+    if not tasks or not shutil.which("strace"):
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "strace.out")
+        cmd = ["strace", "-c", "-o", out]
+        for t in tasks:
+            cmd += ["-p", t]
+        st = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        time.sleep(seconds)
+        st.send_signal(2)
+        try:
+            err = st.communicate(timeout=10)[1]
+        except subprocess.TimeoutExpired:
+            st.kill()
+            return None
+        if "attached" not in err:
+            return None
+        calls = {}
+        if os.path.exists(out):
+            with open(out) as fh:
+                for line in fh:
+                    p = line.split()
+                    if len(p) >= 5 and p[-1] != "total" and p[0][0].isdigit():
+                        calls[p[-1]] = int(p[3])
+        return calls
+
+
 def fmt_int(x):
     return "—" if x is None else f"{x:,.0f}"
 
@@ -72,6 +167,7 @@ class Bench:
         self.bin = args.bin
         self.lib = args.lib
         self.runs = args.runs
+        self.sigkit = os.path.join(args.lib, "cli", "sigkit")
         self.rows = []       # (section, mechanism, figure, ratio, goal, verdict)
         self.notes = []
 
@@ -252,8 +348,75 @@ class Bench:
             self.row("4. scale (sk_wait ping-pong, pinned)", f"sigkit, {c}",
                      "failed" if ns is None else f"{ns / 1000:.2f} µs per round trip",
                      f"{median(ratios[c]):.2f}x the time of 1 handler" if ratios[c] else "—")
-        self.row("4. scale", "sigkit run: workers replaced per second", NA_SUPERVISOR)
-        self.row("4. scale", "sigkit run: idle system calls in 10 s (goal 0)", NA_SUPERVISOR)
+        self.supervisor_rows()
+
+    def sigkit_run(self, *args):
+        return Logged([self.sigkit, "run", *args])
+
+    def idle_master(self, workers=2):
+        """An idle `sigkit run` master with `workers` sleeping workers, once all
+        are ready (ready timeout 1 s); None if it did not get there."""
+        m = self.sigkit_run("-w", str(workers), "--listen", "tcp://127.0.0.1:0", "--",
+                            "sleep", "60")
+        if not m.wait_for("worker(s) ready", timeout=10):
+            m.stop()
+            return None
+        time.sleep(0.3)
+        return m
+
+    def supervisor_rows(self):
+        section = "4. scale"
+        if not os.access(self.sigkit, os.X_OK):
+            self.row(section, "sigkit run", f"missing ({self.sigkit}; run make build)")
+            return
+        # A worker that exits at once: the crash-loop backoff (0.1 s doubling,
+        # capped at 30 s) bounds the respawns on purpose.
+        secs = 5
+        m = self.sigkit_run("-w", "1", "--listen", "tcp://127.0.0.1:0", "--", "true")
+        time.sleep(secs)
+        starts = [t for t, ln in list(m.lines) if ln.endswith(" started") and t <= secs]
+        m.stop()
+        if starts:
+            n = len(starts) - 1
+            self.row(section, "sigkit run: workers replaced per second, worker exits at once",
+                     f"{n / secs:.1f}/s ({n} respawns in {secs} s, -w 1, `true`); bounded on "
+                     "purpose by the crash-loop backoff, 0.1 s doubling to 30 s "
+                     "(gunicorn: 86 respawns in 5 s, no backoff)")
+        else:
+            self.row(section, "sigkit run: workers replaced per second, worker exits at once",
+                     "failed")
+        # A healthy worker (ready, then 5 s or more) that exits: replaced at
+        # once, no backoff.  The delay is from the exit's log line to the
+        # replacement's "started" line.
+        m = self.sigkit_run("-w", "1", "--listen", "tcp://127.0.0.1:0", "--ready-timeout", "0.1",
+                            "--", "sh", "-c", "sleep 5.1")
+        ok = m.wait_for(" started", count=2, timeout=8)
+        lines = list(m.lines)
+        m.stop()
+        gap = None
+        if ok:
+            ex = [t for t, ln in lines if "exited" in ln]
+            st = [t for t, ln in lines if ln.endswith(" started")]
+            if ex and len(st) >= 2:
+                gap = (st[1] - ex[0]) * 1000
+        self.row(section, "sigkit run: healthy worker (ready, ran 5.1 s) exits, replaced after",
+                 "failed" if gap is None else
+                 f"{gap:.1f} ms from its exit log line to its replacement's (no backoff)")
+        # Idle master: strace -c on the master's threads only, not the workers.
+        m = self.idle_master(2)
+        calls = strace_idle(m.proc.pid, 10) if m else None
+        if m:
+            m.stop()
+        label = "sigkit run: idle system calls in 10 s (goal 0)"
+        if calls is None:
+            self.row(section, label, "failed")
+        else:
+            total = sum(calls.values())
+            shown = ", ".join(f"{k} {v}" for k, v in sorted(calls.items(), key=lambda kv: -kv[1]))
+            self.row(section, label,
+                     f"{total} system calls (strace -c -p master, -w 2 sleeping workers"
+                     f"{'; ' + shown if shown else ''})", "—", "0",
+                     "met" if total == 0 else "missed")
 
     # ------------------------------------------------------------- footprint
     def startup_ms(self, cmd, n=30):
@@ -278,14 +441,78 @@ class Bench:
             else:
                 fig = "missing (run make build)"
             self.row("5. footprint", name, fig)
-        self.row("5. footprint", "static sigkit binary", NA_CLI)
-        self.row("5. footprint", "idle sigkit run master RSS vs tini, gunicorn", NA_SUPERVISOR)
-        ps = self.startup_ms(["ps", "-p", str(os.getpid())]) if shutil.which("ps") else None
-        kl = self.startup_ms(["/bin/kill", "-0", str(os.getpid())]) \
-            if os.path.exists("/bin/kill") else None
-        self.row("5. footprint", "startup: sigkit list / sigkit send", NA_CLI)
+        have = os.access(self.sigkit, os.X_OK)
+        missing = f"missing ({self.sigkit}; run make build)"
+        self.row("5. footprint", "static sigkit binary", self.binary_size() if have else missing)
+        self.row("5. footprint", "idle sigkit run master RSS vs tini, gunicorn",
+                 self.idle_rss() if have else missing)
+        pid = str(os.getpid())
+        ps = self.startup_ms(["ps", "-p", pid]) if shutil.which("ps") else None
+        kl = self.startup_ms(["/bin/kill", "-0", pid]) if os.path.exists("/bin/kill") else None
+        if have:
+            sl = self.startup_ms([self.sigkit, "list", pid])
+            ss = self.startup_ms([self.sigkit, "send", "0", pid])
+            ratio = (f"{sl / ps:.2f}x ps / {ss / kl:.2f}x kill" if ps and kl else "—")
+            self.row("5. footprint", "startup: sigkit list PID / sigkit send 0 PID",
+                     f"{sl:.2f} ms / {ss:.2f} ms (median of 30, whole process)", ratio)
+        else:
+            self.row("5. footprint", "startup: sigkit list PID / sigkit send 0 PID", missing)
         self.row("5. footprint", "startup: ps -p PID / kill -0 PID (reference)",
                  f"{ps or 0:.2f} ms / {kl or 0:.2f} ms (median of 30)")
+
+    def binary_size(self):
+        fig = f"{os.path.getsize(self.sigkit) / 1024:,.1f} KiB on disk"
+        if shutil.which("strip"):
+            stripped = os.path.join(tempfile.gettempdir(), f"bench-strip-{os.getpid()}")
+            subprocess.run(["strip", "-o", stripped, self.sigkit], capture_output=True)
+            if os.path.exists(stripped):
+                fig += f" ({os.path.getsize(stripped) / 1024:,.1f} KiB stripped)"
+                os.unlink(stripped)
+        dyn = elf_interp(self.sigkit)
+        if dyn:
+            fig += "; libsigkit linked in statically, libc dynamically"
+        elif dyn is False:
+            fig += "; fully static"
+        return fig
+
+    def idle_rss(self):
+        """VmRSS of three idle masters: sigkit run -w 2, tini, gunicorn -w 2."""
+        parts = []
+        m = self.idle_master(2)
+        rss = vmrss_kb(m.proc.pid) if m else None
+        if m:
+            m.stop()
+        parts.append("sigkit run -w 2 " + ("failed" if rss is None else f"{rss / 1024:.1f} MB"))
+        if shutil.which("tini"):
+            ver = (run(["tini", "--version"]) or "").split()
+            ver = ver[2] if len(ver) > 2 else "?"
+            t = Logged(["tini", "--", "sleep", "60"])
+            time.sleep(0.5)
+            rss = vmrss_kb(t.proc.pid) if t.proc.poll() is None else None
+            t.stop()
+            parts.append(f"tini {ver} " + ("failed" if rss is None else f"{rss / 1024:.1f} MB"))
+        else:
+            parts.append("tini not installed")
+        if shutil.which("gunicorn"):
+            ver = re.findall(r"[0-9][0-9.]+", run(["gunicorn", "--version"]) or "")
+            ver = ver[0] if ver else "?"
+            rss = None
+            with tempfile.TemporaryDirectory() as tmp:
+                with open(os.path.join(tmp, "benchapp.py"), "w") as fh:
+                    fh.write("def app(environ, start_response):\n"
+                             "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+                             "    return [b'ok\\n']\n")
+                g = Logged(["gunicorn", "-w", "2", "-b", "127.0.0.1:0", "--chdir", tmp,
+                            "benchapp:app"])
+                if g.wait_for("Booting worker", count=2, timeout=15):
+                    time.sleep(0.5)
+                    rss = vmrss_kb(g.proc.pid)
+                g.stop()
+            parts.append(f"gunicorn {ver} -w 2 master " +
+                         ("failed" if rss is None else f"{rss / 1024:.1f} MB"))
+        else:
+            parts.append("gunicorn not installed")
+        return "VmRSS: " + "; ".join(parts)
 
     # ---------------------------------------------------------------- profile
     def profile(self):

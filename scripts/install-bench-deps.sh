@@ -1,9 +1,10 @@
 #!/bin/sh
 # Install what `make bench` needs from Debian's packages, only what is missing:
 # the peers (libuv, libevent, GLib, Python), valgrind for instruction counts,
-# taskset (util-linux), strace for the system-call profile, pkg-config and CMake.
+# taskset (util-linux), strace for the system-call profile, pkg-config and CMake,
+# and tini and gunicorn for the idle-master comparison of `sigkit run`.
 set -eu
-want="cmake gcc make pkg-config libuv1-dev libevent-dev libglib2.0-dev python3 valgrind util-linux strace"
+want="cmake gcc make pkg-config libuv1-dev libevent-dev libglib2.0-dev python3 valgrind util-linux strace tini gunicorn"
 missing=""
 for p in $want; do
     dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
