@@ -76,6 +76,10 @@ extern _Atomic int sk__kicking;          /* wakers between their look and their 
 /* The sleeper's timeout, per thread: a trampoline in the sleeper's own
  * thread zeroes it to cut the coming sigtimedwait() short. */
 extern __thread struct timespec sk__sleep_ts __attribute__((tls_model("initial-exec")));
+/* The sleeper waits with no timeout at all (saving the kernel an hrtimer
+ * per wait); then a trampoline in its own thread cuts the coming wait
+ * short with a doorbell instead. */
+extern __thread bool sk__sleep_forever __attribute__((tls_model("initial-exec")));
 
 static inline uint64_t sk__sleeper_pack(pid_t tid, int db, int phase)
 {

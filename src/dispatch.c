@@ -721,12 +721,17 @@ static bool sleep_fast(uint64_t set, int64_t until, sk_arrival *got, bool *have)
         return false;
     /* released by the seq_cst store of SLEEPING below */
     atomic_store_explicit(&sk__sleeper_set, set, memory_order_relaxed);
+    /* No timeout at all when waiting for ever and every handled signal is
+     * in the set (blocked here): then only a rare trampoline of ours in this
+     * thread (a signal connected since, sk_interrupt from a raw handler)
+     * can need to cut the wait short, and it rings a doorbell to do so. */
+    sk__sleep_forever = until == INT64_MAX && set == atomic_load(&sk__handled_mask);
     sk__sleep_ts = timespec_until(until);
     atomic_store(&sk__sleeper, sk__sleeper_pack(self_tid(), db, SK_SLEEPING));
     int r = 0;
     siginfo_t si;
     if (atomic_load(&fast_mask) == set && !wake_reason(until))
-        r = skp_sigtimedwait(&last_set.sigs, &si, &sk__sleep_ts);
+        r = skp_sigtimedwait(&last_set.sigs, &si, sk__sleep_forever ? NULL : &sk__sleep_ts);
     uint64_t prev = atomic_load(&sk__sleeper);
     if (sk__sleeper_phase(prev) == SK_SLEEPING &&
         atomic_compare_exchange_strong(&sk__sleeper, &prev, 0))

@@ -58,6 +58,7 @@ _Atomic uint64_t sk__sleeper;
 _Atomic uint64_t sk__sleeper_set;
 _Atomic int sk__kicking;
 __thread struct timespec sk__sleep_ts __attribute__((tls_model("initial-exec")));
+__thread bool sk__sleep_forever __attribute__((tls_model("initial-exec")));
 _Atomic int sk__wakeup_fd = -1;
 _Atomic int sk__hand_back_works = 1;
 
@@ -167,13 +168,16 @@ SK_SIGNAL_CONTEXT void sk__kick(void)
     if (sk__sleeper_phase(w) != SK_SLEEPING)
         return;
     pid_t tid = sk__sleeper_tid(w);
-    if (tid == skp_gettid()) {
+    if (tid == skp_gettid() && !sk__sleep_forever) {
         /* We interrupted the sleeper itself before its sigtimedwait():
          * make that call return at once instead of sleeping. */
         sk__sleep_ts.tv_sec = 0;
         sk__sleep_ts.tv_nsec = 0;
         return;
     }
+    /* Another thread's sleeper, or our own with no timeout to cut: a
+     * doorbell on a signal its wait takes (blocked in its thread, so it
+     * stays pending for that wait). */
     /* Counted before the sleeper can see KICKED: it drains doorbells only
      * once no kicker is between its compare-and-swap and its send. */
     atomic_fetch_add(&sk__kicking, 1);

@@ -498,3 +498,43 @@ TEST(fd_after_wait_in_the_same_thread)
         CHECK_EQ(calls, i);
     }
 }
+
+/* sk_interrupt() from a raw signal handler that lands anywhere around the
+ * dispatcher's sleep (before it, inside it) always ends the wait. */
+static void raw_interrupt(int s)
+{
+    (void)s;
+    sk_interrupt();
+}
+
+static _Atomic int kick_round, kick_stop;
+static pthread_t main_thread;
+static void *kicker(void *arg)
+{
+    (void)arg;
+    for (int seen = 0; !atomic_load(&kick_stop);) {
+        int r = atomic_load(&kick_round);
+        if (r == seen) {
+            sched_yield();
+            continue;
+        }
+        seen = r;
+        pthread_kill(main_thread, SIGUSR2);
+    }
+    return NULL;
+}
+
+TEST(interrupt_from_a_raw_handler_around_the_sleep)
+{
+    CHECK_EQ(sk_signal(SIGUSR1, count, NULL), SK_DEFAULT); /* the fast path sleeps */
+    signal(SIGUSR2, raw_interrupt);
+    main_thread = pthread_self();
+    pthread_t t;
+    CHECK_EQ(pthread_create(&t, NULL, kicker, NULL), 0);
+    for (int i = 1; i <= 2000; i++) {
+        atomic_store(&kick_round, i);
+        CHECK_EQ(sk_wait(-1), -EINTR);
+    }
+    atomic_store(&kick_stop, 1);
+    pthread_join(t, NULL);
+}
