@@ -1008,7 +1008,14 @@ TEST(init_child_clean_state)
     read_out_line(&m, line, sizeof line);
     CHECK_STR(line, "SigBlk:\t0000000000000000");
     read_out_line(&m, line, sizeof line);
+#ifdef SK_PORTABLE
+    /* The portable build cannot reset glibc's reserved 32 and 33, which
+     * make(1)'s posix_spawn leaves ignored. */
+    CHECK(strcmp(line, "SigIgn:\t0000000000000000") == 0 ||
+          strcmp(line, "SigIgn:\t0000000180000000") == 0);
+#else
     CHECK_STR(line, "SigIgn:\t0000000000000000");
+#endif
     CHECK_EQ(finish(&m, 10), 0);
 }
 
