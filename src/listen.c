@@ -55,6 +55,23 @@ static int bind_listen(int fd, const struct sockaddr *sa, socklen_t len)
     return fd;
 }
 
+/* A TCP listener on sa (IPv4 or IPv6; port 0 picks one): the socket, its
+ * options, bind and listen, and the port it got, written back into sa. */
+static int open_inet(struct sockaddr *sa, socklen_t len)
+{
+    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (sa->sa_family == AF_INET6) /* [::] means IPv6 only */
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    fd = bind_listen(fd, sa, len);
+    if (fd >= 0)
+        getsockname(fd, sa, &len);
+    return fd;
+}
+
 static int open_tcp4(const char *hostport, sk_listener *l, const char **why)
 {
     char host[64];
@@ -72,16 +89,9 @@ static int open_tcp4(const char *hostport, sk_listener *l, const char **why)
         return -EINVAL;
     }
     sa.sin_port = htons((uint16_t)port);
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -errno;
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    fd = bind_listen(fd, (struct sockaddr *)&sa, sizeof sa);
+    int fd = open_inet((struct sockaddr *)&sa, sizeof sa);
     if (fd < 0)
         return fd;
-    socklen_t len = sizeof sa;
-    getsockname(fd, (struct sockaddr *)&sa, &len);
     snprintf(l->addr, sizeof l->addr, "tcp://%s:%u", host, ntohs(sa.sin_port));
     snprintf(l->name, sizeof l->name, "tcp");
     return fd;
@@ -105,17 +115,9 @@ static int open_tcp6(const char *hostport, sk_listener *l, const char **why)
         return -EINVAL;
     }
     sa.sin6_port = htons((uint16_t)port);
-    int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -errno;
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one); /* [::] means IPv6 only */
-    fd = bind_listen(fd, (struct sockaddr *)&sa, sizeof sa);
+    int fd = open_inet((struct sockaddr *)&sa, sizeof sa);
     if (fd < 0)
         return fd;
-    socklen_t len = sizeof sa;
-    getsockname(fd, (struct sockaddr *)&sa, &len);
     snprintf(l->addr, sizeof l->addr, "tcp6://[%s]:%u", host, ntohs(sa.sin6_port));
     snprintf(l->name, sizeof l->name, "tcp6");
     return fd;
