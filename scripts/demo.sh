@@ -37,11 +37,11 @@ banner() {
     printf '    %s\n' "$@"
 }
 
-# start NAME: run examples/NAME in the background, its output on fd 3.
+# start NAME [ARG...]: run examples/NAME in the background, its output on fd 3.
 start() {
     rm -f "$tmp/out"
     mkfifo "$tmp/out"
-    "$EX/$1" >"$tmp/out" 2>&1 &
+    "$EX/$1" "${@:2}" >"$tmp/out" 2>&1 &
     pid=$!
     exec 3<"$tmp/out"
     t0=$(now_us)
@@ -212,8 +212,37 @@ scenario_alarm_thread() {
     finish 0
 }
 
+# get PORT: one HTTP request to 127.0.0.1:PORT with bash's /dev/tcp; prints
+# the body (the answering worker's pid).
+get() {
+    local body
+    exec 4<>"/dev/tcp/127.0.0.1/$1" || return 1
+    printf 'GET / HTTP/1.0\r\n\r\n' >&4
+    body=$(timeout 5 cat <&4 | tail -n 1)
+    exec 4<&-
+    echo "    << GET / answered by worker $body"
+}
+
+scenario_prefork() {
+    banner "prefork: the pre-fork master the first seed promises (examples/prefork.c)" \
+        "A master opens the socket once and forks 2 workers that answer with their pid." \
+        "Watch: requests answered by the workers; HUP starts new workers and retires the" \
+        "old ones only once the new ones are ready; TERM stops gracefully, exit status 0."
+    start prefork tcp://127.0.0.1:0 2
+    expect 'listening on tcp://127\.0\.0\.1:([0-9]+)' || { abort; return; }
+    local port=${MATCH[1]}
+    expect '2 worker\(s\) ready' || { abort; return; }
+    get "$port" && get "$port" || { abort; return; }
+    send HUP
+    expect 'reload done' || { abort; return; }
+    get "$port" || { abort; return; }
+    send TERM
+    expect 'stopped' || { abort; return; }
+    finish 0
+}
+
 failed=()
-for s in recv_signal getsignal alarm ignore threads alarm_thread; do
+for s in recv_signal getsignal alarm ignore threads alarm_thread prefork; do
     "scenario_$s" || failed+=("$s")
 done
 echo
@@ -221,4 +250,4 @@ if ((${#failed[@]})); then
     echo "demo: FAILED: ${failed[*]}"
     exit 1
 fi
-echo "demo: all 6 scenarios behaved as the seeds did"
+echo "demo: all 7 scenarios behaved as the seeds promise"
