@@ -93,7 +93,7 @@ static inline uint64_t sk__bit(int signo) { return signo <= 64 ? UINT64_C(1) << 
 /* A doorbell is a siginfo this code makes, told apart from a real arrival
  * by an si_code no sender uses and our own pid. */
 #define SK_DOORBELL_CODE (-0x5e4b)
-int sk__is_doorbell(const siginfo_t *si);
+SK_SIGNAL_CONTEXT int sk__is_doorbell(const siginfo_t *si);
 
 /* 0 once the trampoline saw that blocking a signal through its context
  * has no effect here (valgrind): no hand-back, so no fast path either. */
@@ -118,7 +118,7 @@ bool sk__take_requeued_peek(void);
 
 /* The trampoline (trampoline.c) and its sigaction. */
 void sk__trampoline_action(struct sigaction *sa, bool restart);
-void sk__arrival_from_siginfo(sk_arrival *a, int signo, const siginfo_t *si);
+SK_SIGNAL_CONTEXT void sk__arrival_from_siginfo(sk_arrival *a, int signo, const siginfo_t *si);
 SK_SIGNAL_CONTEXT void sk__write_wakeup_byte(int signo, const siginfo_t *si);
 void sk__graceful_reset(void);
 /* si_errno of an arrival handed back to the kernel (unused by senders). */

@@ -125,12 +125,12 @@ SK_SIGNAL_CONTEXT uint64_t sk__queue_room(void)
     return used >= SK_QUEUE_CAP ? 0 : SK_QUEUE_CAP - used;
 }
 
-int sk__is_doorbell(const siginfo_t *si)
+SK_SIGNAL_CONTEXT int sk__is_doorbell(const siginfo_t *si)
 {
     return si->si_code == SK_DOORBELL_CODE && si->si_pid == getpid();
 }
 
-void sk__arrival_from_siginfo(sk_arrival *a, int signo, const siginfo_t *si)
+SK_SIGNAL_CONTEXT void sk__arrival_from_siginfo(sk_arrival *a, int signo, const siginfo_t *si)
 {
     a->signo = signo;
     a->gen = atomic_load_explicit(&sk__sig[signo].gen, memory_order_acquire);

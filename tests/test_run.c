@@ -715,26 +715,36 @@ TEST(crash_loop_backoff)
     stop_master(&m);
 }
 
-/* TERM while a request is in flight: it completes, then the master exits 0. */
-TEST(term_waits_for_inflight)
+/* A master with `workers` workers (graceful timeout 10 s) and a client
+ * whose request for `path` a worker has begun serving (the worker logs it
+ * to W_LOG): the start of every in-flight test.  Returns the client's pid. */
+static pid_t start_with_request_in_flight(master *m, const char *workers, const char *path)
 {
     char logf[] = "/tmp/sigkit-run-log-XXXXXX";
     int lfd = mkstemp(logf);
     CHECK(lfd >= 0);
     close(lfd);
-    char env[64];
+    char env[64], ready[32];
     snprintf(env, sizeof env, "W_LOG=%s", logf);
-    master m;
-    start_workers(&m, (const char *[]){"-w", "1", "--graceful-timeout", "10", NULL},
+    snprintf(ready, sizeof ready, "%s worker(s) ready", workers);
+    start_workers(m, (const char *[]){"-w", workers, "--graceful-timeout", "10", NULL},
                   (const char *[]){env, NULL});
-    wait_line(&m, "1 worker(s) ready", NULL, 0);
-    int port = m.port;
+    wait_line(m, ready, NULL, 0);
+    int port = m->port;
     pid_t client = fork();
     CHECK(client >= 0);
     if (client == 0)
-        _exit(request(port, "/sleep/1200", NULL, 0) > 0 ? 0 : 1);
+        _exit(request(port, path, NULL, 0) > 0 ? 0 : 1);
     wait_file_has(logf, "request ");
     unlink(logf);
+    return client;
+}
+
+/* TERM while a request is in flight: it completes, then the master exits 0. */
+TEST(term_waits_for_inflight)
+{
+    master m;
+    pid_t client = start_with_request_in_flight(&m, "1", "/sleep/1200");
     double t0 = sk_test_now();
     CHECK(kill(m.pid, SIGTERM) == 0);
     CHECK_EQ(finish(&m, 15), 0);
@@ -1164,23 +1174,8 @@ TEST(hup_waits_for_ready)
  * in-flight request still completes. */
 TEST(int_to_job_is_graceful)
 {
-    char logf[] = "/tmp/sigkit-run-log-XXXXXX";
-    int lfd = mkstemp(logf);
-    CHECK(lfd >= 0);
-    close(lfd);
-    char env[64];
-    snprintf(env, sizeof env, "W_LOG=%s", logf);
     master m;
-    start_workers(&m, (const char *[]){"-w", "2", "--graceful-timeout", "10", NULL},
-                  (const char *[]){env, NULL});
-    wait_line(&m, "2 worker(s) ready", NULL, 0);
-    int port = m.port;
-    pid_t client = fork();
-    CHECK(client >= 0);
-    if (client == 0)
-        _exit(request(port, "/sleep/800", NULL, 0) > 0 ? 0 : 1);
-    wait_file_has(logf, "request ");
-    unlink(logf);
+    pid_t client = start_with_request_in_flight(&m, "2", "/sleep/800");
     CHECK(kill(-m.pid, SIGINT) == 0); /* the master's job, as ^C does */
     CHECK_EQ(finish(&m, 15), 0);
     int st = sk_test_reap(client, 10);
