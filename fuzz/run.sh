@@ -9,6 +9,7 @@
 #   signum        sk_signum(): the signal-name parser
 #   proc_status   sk__parse_proc_status(): the /proc/PID/status parser
 #   args          skc_parse(): the whole sigkit command line
+#   listen        sk__listen_parse(): the --listen address parser
 # Builds into build-fuzz/.  New inputs go to a scratch directory, so a run
 # leaves the committed corpus as it was unless FUZZ_MERGE=1.  A crash
 # leaves its input in build-fuzz/ and the script fails.
@@ -16,7 +17,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-targets=(signum proc_status args)
+targets=(signum proc_status args listen)
 
 if [ "${1-}" = "--list" ]; then
     printf '%s\n' "${targets[@]}"
@@ -41,6 +42,7 @@ flags=(-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1 -Iinclude -Isrc -Icli
 build() { # build NAME
     local extra=()
     [ "$1" != args ] || extra=("${cli_sources[@]}")
+    [ "$1" != listen ] || extra=(src/listen.c)
     "$cc" "${flags[@]}" -o "$out/fuzz_$1" "fuzz/fuzz_$1.c" "${lib_sources[@]}" "${extra[@]}"
 }
 

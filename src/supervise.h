@@ -6,6 +6,7 @@
 #define SK_SUPERVISE_H
 
 #include <stddef.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #define SK_SUP_MAX_LISTEN 64
@@ -17,6 +18,18 @@ typedef struct sk_listener {
     char addr[128];   /* the bound address, port 0 resolved */
     char path[108];   /* unix: path */
 } sk_listener;
+
+/* A parsed listener address: numeric only, nothing opened yet. */
+typedef struct sk_listen_addr {
+    struct sockaddr_storage sa;
+    socklen_t len;
+    int port;       /* tcp/tcp6: 0..65535 (after open: the port bound) */
+    char host[64];  /* tcp/tcp6: the numeric host as written */
+} sk_listen_addr;
+
+/* Parse "tcp://HOST:PORT", "tcp6://[HOST]:PORT" or "unix:PATH" (numeric
+ * hosts only) without touching the system.  -EINVAL with *why. */
+int sk__listen_parse(const char *addr, sk_listen_addr *out, const char **why);
 
 /* Parse addr, create, bind and listen (close-on-exec, blocking).
  * Negative errno; *why gets a short reason for -EINVAL. */

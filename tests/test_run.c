@@ -12,6 +12,7 @@
 #include "harness.h"
 
 #include <sigkit.h>
+#include "supervise.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -1181,4 +1182,41 @@ TEST(int_to_job_is_graceful)
     int st = sk_test_reap(client, 10);
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
     CHECK_EQ(count_in_log(&m, "killed by SIGINT"), 0);
+}
+
+/* The --listen parser alone (fuzz/fuzz_listen.c hunts the rest): numeric
+ * addresses of the scheme's family, ports 0..65535, nothing else. */
+TEST(listen_address_parser)
+{
+    static const struct {
+        const char *addr;
+        int family, port;
+    } good[] = {
+        {"tcp://127.0.0.1:8000", AF_INET, 8000},  {"tcp://0.0.0.0:0", AF_INET, 0},
+        {"tcp://1.2.3.4:65535", AF_INET, 65535}, {"tcp6://[::1]:80", AF_INET6, 80},
+        {"tcp6://[::ffff:1.2.3.4]:1", AF_INET6, 1}, {"unix:/tmp/a.sock", AF_UNIX, 0},
+        {"unix:relative", AF_UNIX, 0},
+    };
+    static const char *const bad[] = {
+        "", "tcp://", "tcp://1.2.3.4", "tcp://1.2.3.4:", "tcp://1.2.3.4:65536", "tcp://1.2.3.4:-1",
+        "tcp://1.2.3.4:+80", "tcp://1.2.3.4:0080", "tcp://1.2.3.4:00", "tcp://1.2.3.4:80 ", "tcp://localhost:80", "tcp://01.2.3.4:80",
+        "tcp://[::1]:80", "tcp6://::1:80", "tcp6://[::1]80", "tcp6://[::1]:", "tcp6://[1.2.3.4]:80",
+        "tcp6://[::1", "udp://1.2.3.4:5", "TCP://1.2.3.4:5", "unix:", "tcp://1.2.3.4:99999999999",
+        "unix:/a/path/of/one/hundred/and/eight/bytes/or/more/does/not/fit/in/sun_path/0123456789/0123456789"
+        "/0123456789/01234567890",
+    };
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+        sk_listen_addr a;
+        const char *why = NULL;
+        CHECK_EQ(sk__listen_parse(good[i].addr, &a, &why), 0);
+        CHECK_EQ(a.sa.ss_family, good[i].family);
+        CHECK_EQ(a.port, good[i].port);
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        sk_listen_addr a;
+        const char *why = NULL;
+        if (sk__listen_parse(bad[i], &a, &why) != -EINVAL)
+            sk_test_fail(__FILE__, __LINE__, "accepted \"%s\"", bad[i]);
+        CHECK(why && *why && !strchr(why, '\n'));
+    }
 }
