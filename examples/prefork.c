@@ -62,7 +62,7 @@ static void answer(int c)
     close(c);
 }
 
-/* One worker: accept on fd 3 (LISTEN_FDS) until TERM.  It waits on the
+/* One worker: accept on fd 3 (LISTEN_FDS) until TERM (or QUIT) from the master.  It waits on the
  * listener and on sigkit's fd together, so TERM is seen at once while idle
  * and only after the current request while busy. */
 static int worker(void *arg)
@@ -73,7 +73,15 @@ static int worker(void *arg)
         return 2;
     }
     int stop = 0;
-    sk_signal(SIGTERM, on_term, &stop);
+    /* Only the master may tell a worker to stop: TERM and QUIT count from
+     * our parent (the master), ourselves or the kernel; anyone else's are
+     * counted and dropped (sk_untrusted).  The master stops workers with
+     * kill(2), whose sender the kernel vouches for. */
+    static const int stops[] = {SIGTERM, SIGQUIT};
+    for (size_t i = 0; i < sizeof stops / sizeof *stops; i++) {
+        sk_trust(stops[i], SK_FROM_PARENT | SK_FROM_SELF | SK_FROM_KERNEL);
+        sk_signal(stops[i], on_term, &stop);
+    }
     sk_signal(SIGINT, SK_IGN, NULL); /* ^C reaches the whole terminal group: the master decides */
     int lfd = 3;
     /* Non-blocking: another worker may take the connection that woke us. */

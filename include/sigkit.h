@@ -80,6 +80,66 @@ int sk_disconnect(int id);
  * default): they restart (SA_RESTART). */
 int sk_siginterrupt(int signo, int flag);
 
+/*
+ * Trusted senders.  Who may send signo: trust is per signal, so it applies
+ * to every handler of it.  Arrivals from anyone else are counted and
+ * dropped: no handler runs, no info->count includes them, no wakeup-fd
+ * byte is written, and they never take room in the arrival queue.  The
+ * flags OR together; any match admits.
+ *
+ * What is checked is what the kernel vouches for.  The kernel itself fills
+ * si_pid/si_uid only for kill() (SI_USER), tgkill()/raise() (SI_TKILL) and
+ * the signals it generates (si_code > 0).  For sigqueue(),
+ * rt_sigqueueinfo(), pidfd_send_signal() with a siginfo (SI_QUEUE, and every
+ * other si_code < 0: SI_TIMER, SI_MESGQ, SI_ASYNCIO, ...) pid and uid are
+ * whatever the sender wrote: anyone allowed to signal us (same uid, or
+ * CAP_KILL) can claim to be our parent.  So by default such a claimed
+ * identity matches nothing; SK_FROM_QUEUED believes claims.  That holds
+ * for our own sk_sigqueue() to ourselves, and for our own POSIX timers
+ * (SI_TIMER): neither can be told from a forgery, so they need
+ * SK_FROM_SELF | SK_FROM_QUEUED.  An arrival with pid 0 matches no flag:
+ * its sender is outside our pid namespace, or the kernel left the sender
+ * out because the user's pending signals reached RLIMIT_SIGPENDING (kill()
+ * of a standard signal is exempt from that limit; tgkill(), sigqueue() and
+ * kill() of a real-time signal are not).
+ *
+ *   SK_FROM_ANY     the default: everyone the kernel lets signal us.
+ *   SK_FROM_SELF    this process (si_pid == getpid()): kill(getpid()),
+ *                   raise(), sk_raise(), pthread_kill() from any thread.
+ *   SK_FROM_PARENT  our parent at arrival time (getppid()).  After fork()
+ *                   the child keeps the setting, so for it this means the
+ *                   child's parent; once the parent dies it is whoever
+ *                   adopted us (init or a subreaper).
+ *   SK_FROM_KERNEL  the kernel: si_code > 0 (SI_KERNEL, terminal ^C/^\ and
+ *                   hangups, alarm()/setitimer(), SIGCHLD's CLD_*, SIGIO's
+ *                   POLL_*, ...).  Kernel-made arrivals match only this
+ *                   flag, even when si_pid names a process (SIGCHLD).
+ *   SK_FROM_QUEUED  also believe the pid and uid a sigqueue() claims, and
+ *                   take SI_TIMER as SELF.  Alone it admits nothing.
+ *   SK_FROM_UID(u)  a sender whose real uid is u (one uid per signal).
+ *
+ * sk_trust() works before or after sk_signal()/sk_connect() and applies to
+ * arrivals taken from the kernel from then on (those already admitted
+ * still run).  The setting stays until changed: sk_signal(SK_DFL/SK_IGN),
+ * sk_disconnect() and sk_child_reset() leave it, as there is then nothing
+ * of sigkit's to filter (a signal at its default action is not filtered:
+ * to keep a stranger's TERM from killing you, handle TERM).  A forked child
+ * keeps it.  Doorbells (sigkit's own wake-ups) are never subject to it.
+ * Returns 0, or -EINVAL for a signal that cannot be caught or unknown bits.
+ */
+#define SK_FROM_ANY     0ull        /* the default: everyone the kernel lets signal us */
+#define SK_FROM_SELF    (1ull << 0) /* this process (si_pid == getpid()) */
+#define SK_FROM_PARENT  (1ull << 1) /* our parent at arrival time (getppid()) */
+#define SK_FROM_KERNEL  (1ull << 2) /* the kernel: si_code > 0 (SI_KERNEL, CLD_*, faults, ...) */
+#define SK_FROM_QUEUED  (1ull << 3) /* also believe the pid/uid a sigqueue() claims (above) */
+#define SK_FROM_UID(uid) ((1ull << 4) | ((uint64_t)(uint32_t)(uid) << 32)) /* that real uid */
+int sk_trust(int signo, uint64_t from);
+
+/* Arrivals of signo dropped by sk_trust() so far (in this process: a forked
+ * child starts from 0).  The count survives re-trusting and disconnecting.
+ * Returns 0, or -EINVAL for a signal that cannot be caught or dropped NULL. */
+int sk_untrusted(int signo, uint64_t *dropped);
+
 /* ------------------------------------------------------------------ */
 /* Running handlers                                                    */
 /* ------------------------------------------------------------------ */

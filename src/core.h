@@ -8,6 +8,7 @@
 
 #include "internal.h"
 
+#include <limits.h>
 #include <stdint.h>
 
 #ifndef SK_QUEUE_CAP
@@ -50,7 +51,16 @@ typedef struct sk_sigstate {
     _Atomic pid_t fold_pid;
     _Atomic uid_t fold_uid;
     _Atomic int graceful;       /* SK_GRACE_* */
+    _Atomic uint64_t trust;     /* SK_FROM_* (sk_trust); SK_FROM_ANY (0): no check */
+    _Atomic uint64_t untrusted; /* arrivals dropped because of trust (sk_untrusted) */
+    _Atomic uint64_t arrivals;  /* arrivals the kernel delivered (sk__arrivals) */
 } sk_sigstate;
+
+/* The trampoline updates these words: they must be lock-free, as the
+ * other _Atomic uint64_t of the trampoline already are. */
+#if UINT64_MAX == ULONG_MAX ? ATOMIC_LONG_LOCK_FREE != 2 : ATOMIC_LLONG_LOCK_FREE != 2
+#error "sigkit needs lock-free 64-bit atomics"
+#endif
 
 enum { SK_GRACE_OFF, SK_GRACE_ARMED, SK_GRACE_FIRED };
 
@@ -94,6 +104,16 @@ static inline uint64_t sk__bit(int signo) { return signo <= 64 ? UINT64_C(1) << 
  * by an si_code no sender uses and our own pid. */
 #define SK_DOORBELL_CODE (-0x5e4b)
 SK_SIGNAL_CONTEXT int sk__is_doorbell(const siginfo_t *si);
+
+/* Every arrival the library takes from the kernel (the trampoline, the
+ * fast path's sigtimedwait(), the drains) passes here once, after the
+ * doorbell test and before anything else looks at it: it counts the
+ * arrival (sk__arrivals; an arrival handed back and readmitted is counted
+ * the first time only) and applies sk_trust().  false: dropped (counted
+ * in sk_sigstate.untrusted), no handler, no wakeup byte, no graceful kill.
+ * With trust SK_FROM_ANY it costs one relaxed add, one relaxed load and
+ * a branch. */
+SK_SIGNAL_CONTEXT bool sk__admit(int signo, const siginfo_t *si);
 
 /* 0 once the trampoline saw that blocking a signal through its context
  * has no effect here (valgrind): no hand-back, so no fast path either. */

@@ -132,8 +132,12 @@ static void after_fork_child(void)
     skp_bell_close();
     child_init_error = skp_bell_open();
     sk__queue_reset();
-    for (int s = 1; s < SK_NSIG; s++)
+    for (int s = 1; s < SK_NSIG; s++) {
         atomic_store(&sk__sig[s].folded, 0);
+        /* the child keeps its trust, and counts its own arrivals */
+        atomic_store(&sk__sig[s].untrusted, 0);
+        atomic_store(&sk__sig[s].arrivals, 0);
+    }
     atomic_store(&sk__folds_pending, 0);
     atomic_store(&sk__sleeper, 0);
     atomic_store(&sk__kicking, 0);
@@ -391,6 +395,34 @@ int sk_siginterrupt(int signo, int flag)
     return err;
 }
 
+/* Trusted senders: plain atomics, read by sk__admit (trampoline.c) at
+ * each arrival, so no lock and no sk__init. */
+#define SK_FROM_KNOWN (SK_FROM_SELF | SK_FROM_PARENT | SK_FROM_KERNEL | SK_FROM_QUEUED)
+
+int sk_trust(int signo, uint64_t from)
+{
+    int err = sk__check_catchable(signo);
+    if (err < 0)
+        return err;
+    uint64_t uid_bit = SK_FROM_UID(0);
+    uint64_t rest = from & ~(SK_FROM_KNOWN | uid_bit);
+    if ((from & uid_bit) ? (rest & 0xffffffffu) != 0 : rest != 0)
+        return -EINVAL;
+    atomic_store_explicit(&sk__sig[signo].trust, from, memory_order_relaxed);
+    return 0;
+}
+
+int sk_untrusted(int signo, uint64_t *dropped)
+{
+    int err = sk__check_catchable(signo);
+    if (err < 0)
+        return err;
+    if (!dropped)
+        return -EINVAL;
+    *dropped = atomic_load_explicit(&sk__sig[signo].untrusted, memory_order_relaxed);
+    return 0;
+}
+
 int sk_graceful(sk_handler on_stop, void *arg)
 {
     if (is_special(on_stop))
@@ -587,6 +619,8 @@ static struct timespec timespec_until(int64_t until)
 /* A real signal that came when only a doorbell was expected: keep it. */
 static void keep_arrival(int signo, const siginfo_t *si, sk_arrival *got, bool *have)
 {
+    if (!sk__admit(signo, si))
+        return; /* an untrusted sender: counted and dropped */
     if (sk__graceful_second(signo))
         return; /* not reached: the second INT/TERM kills */
     sk_arrival a;
@@ -679,11 +713,12 @@ static void pull_blocked(void)
     siginfo_t si;
     int r;
     while (sk__queue_room() > SK_QUEUE_CAP / 2 && (r = sigtimedwait(&set, &si, &zero)) > 0) {
+        if (sk__is_doorbell(&si) || !sk__admit(r, &si))
+            continue;
         sk_arrival a;
         sk__arrival_from_siginfo(&a, r, &si);
         sk__write_wakeup_byte(r, &si);
-        if (!sk__is_doorbell(&si))
-            sk__queue_push(&a);
+        sk__queue_push(&a);
     }
 }
 

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 /* Signals are numbered 1 .. SK_NSIG-1 (NSIG is 65 on Linux). */
 #define SK_NSIG NSIG
@@ -32,6 +33,13 @@ int sk__check_handleable(int signo);
 /* trampoline.c: the asyncio-style wakeup fd (-1: none), written by the
  * trampoline with one byte per arrival. */
 extern _Atomic int sk__wakeup_fd;
+
+/* Testing hook (trampoline.c): how many times the kernel delivered signo
+ * to the library since start (or fork): every trampoline entry and every
+ * fast-path or drain take that is not a doorbell of ours, the arrivals
+ * dropped by sk_trust() included.  A real-time arrival handed back to the
+ * kernel because the queue was full and readmitted later counts once. */
+uint64_t sk__arrivals(int signo);
 
 /* Convert a kernel siginfo into an sk_info (count 1). */
 void sk__info_from_siginfo(sk_info *out, const siginfo_t *si);

@@ -130,6 +130,59 @@ SK_SIGNAL_CONTEXT int sk__is_doorbell(const siginfo_t *si)
     return si->si_code == SK_DOORBELL_CODE && si->si_pid == getpid();
 }
 
+/* Does the sender of si match `from` (SK_FROM_*)?  Only what the kernel
+ * vouches for counts: it fills si_pid/si_uid itself for kill() (SI_USER),
+ * tgkill() (SI_TKILL) and what it generates (si_code > 0); every other
+ * si_code <= 0 comes from rt_sigqueueinfo() and friends, whose caller
+ * writes pid, uid and code as it likes (the kernel refuses it only
+ * si_code >= 0 and SI_TKILL), so those are claims, believed with
+ * SK_FROM_QUEUED only.  SI_TIMER has no pid: the claim is "our timer". */
+SK_SIGNAL_CONTEXT static bool trusted(const siginfo_t *si, uint64_t from)
+{
+    int code = si->si_code;
+    if (code > 0)
+        return from & SK_FROM_KERNEL; /* si_pid, if any, is not the sender */
+    if (code != SI_USER && code != SI_TKILL) {
+        if (!(from & SK_FROM_QUEUED))
+            return false;
+        if (code == SI_TIMER)
+            return from & SK_FROM_SELF;
+    }
+    /* pid 0: a sender outside our pid namespace, or one the kernel left out
+     * (no queue space: RLIMIT_SIGPENDING), whose uid then reads 0 too. */
+    pid_t pid = si->si_pid;
+    if (pid == 0)
+        return false;
+    if ((from & SK_FROM_SELF) && pid == getpid())
+        return true;
+    if ((from & SK_FROM_PARENT) && pid == getppid())
+        return true;
+    return (from & SK_FROM_UID(0)) && si->si_uid == (uid_t)(from >> 32);
+}
+
+SK_SIGNAL_CONTEXT bool sk__admit(int signo, const siginfo_t *si)
+{
+    sk_sigstate *st = &sk__sig[signo];
+    /* A readmitted arrival (SK_READMIT_MARK, hand_back below) was counted
+     * when it first came.  The mark is no proof (a sender may write any
+     * si_errno), so it is checked again; a forged mark only skips the
+     * count of a claim that trust judges like any other. */
+    if (si->si_errno != SK_READMIT_MARK)
+        atomic_fetch_add_explicit(&st->arrivals, 1, memory_order_relaxed);
+    uint64_t from = atomic_load_explicit(&st->trust, memory_order_relaxed);
+    if (__builtin_expect(from == SK_FROM_ANY, 1) || trusted(si, from))
+        return true;
+    atomic_fetch_add_explicit(&st->untrusted, 1, memory_order_relaxed);
+    return false;
+}
+
+uint64_t sk__arrivals(int signo)
+{
+    if (signo <= 0 || signo >= SK_NSIG)
+        return 0;
+    return atomic_load_explicit(&sk__sig[signo].arrivals, memory_order_relaxed);
+}
+
 SK_SIGNAL_CONTEXT void sk__arrival_from_siginfo(sk_arrival *a, int signo, const siginfo_t *si)
 {
     a->signo = signo;
@@ -332,6 +385,8 @@ SK_SIGNAL_CONTEXT static void trampoline(int signo, siginfo_t *si, void *uc)
     }
     if (sk__is_doorbell(si)) {
         /* A kick that outlived its sleep: it carries no arrival. */
+    } else if (!sk__admit(signo, si)) {
+        /* An untrusted sender: counted, dropped, never run. */
     } else if (!sk__graceful_second(signo)) {
         sk__write_wakeup_byte(signo, si);
         if (!(sleeper_takes(signo) && hand_back(signo, si, uc)))
