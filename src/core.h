@@ -134,6 +134,20 @@ SK_SIGNAL_CONTEXT void sk__kick(void);
 /* Per-thread: RT signals this thread's trampoline put back into its own
  * kernel queue and blocked because the queue was full (trampoline.c). */
 uint64_t sk__take_requeued(void);
+
+/* Q5 (trampoline.c): once dispatch has made room in the ring, ring a
+ * doorbell in every other thread that holds handed-back arrivals, so that
+ * a thread which never calls sigkit lets them in again.  One relaxed load
+ * when nobody holds anything. */
+void sk__release_holders(void);
+
+/* Is there a holder that sk__release_holders() would ring now?  Part of
+ * the sleeper's last look: a holder registers before it wakes anyone. */
+bool sk__holders_waiting(void);
+
+/* Count an arrival the full ring cannot take into sk__sig[signo].folded
+ * (one call, info->count arrivals, this sender's fields). */
+SK_SIGNAL_CONTEXT void sk__fold(int signo, const siginfo_t *si);
 bool sk__take_requeued_peek(void);
 
 /* The trampoline (trampoline.c) and its sigaction. */

@@ -529,16 +529,20 @@ static int run_pending(const sk_arrival *extra)
         skp_bell_clear(); /* before reading the queue: a later ring is not lost */
     if (extra) {
         calls += run_handlers(extra, 1);
-        if (!maybe_pending())
+        if (!maybe_pending()) {
+            sk__release_holders();
             return calls; /* the fast path's usual case: nothing else came */
+        }
     }
     for (int round = 0; round < 2; round++) {
         sk_arrival a;
         while (sk__queue_pop(&a))
             calls += run_handlers(&a, 1);
         calls += run_folds();
-        if (round == 0)
+        if (round == 0) {
             readmit_requeued();
+            sk__release_holders(); /* Q5: other threads' hand-backs */
+        }
     }
     calls += sk__timers_run_due();
     return calls;
@@ -554,7 +558,7 @@ static bool maybe_pending(void)
 {
     int64_t next = sk__timers_next();
     return sk__queue_ready() || atomic_load(&sk__folds_pending) ||
-           atomic_load(&sk__bell_rung) || sk__take_requeued_peek() ||
+           atomic_load(&sk__bell_rung) || sk__take_requeued_peek() || sk__holders_waiting() ||
            (next != INT64_MAX && next <= sk__now_ns());
 }
 
@@ -591,11 +595,10 @@ int sk_dispatch(void)
 /* Is there a reason not to sleep?  Read after announcing the sleep. */
 static bool wake_reason(int64_t until)
 {
-    if (is_worker)
-        return sk__queue_ready() || atomic_load(&sk__folds_pending) ||
-               atomic_load(&worker_stop) || sk__timers_next() < until;
-    return sk__queue_ready() || atomic_load(&sk__folds_pending) ||
-           atomic_load(&sk__interrupted) || sk__timers_next() < until;
+    if (sk__queue_ready() || atomic_load(&sk__folds_pending) || sk__holders_waiting() ||
+        sk__timers_next() < until)
+        return true;
+    return atomic_load(is_worker ? &worker_stop : &sk__interrupted);
 }
 
 static void set_from_mask(sigset_t *set, uint64_t mask)
@@ -616,6 +619,21 @@ static struct timespec timespec_until(int64_t until)
     return (struct timespec){.tv_sec = left / 1000000000, .tv_nsec = left % 1000000000};
 }
 
+/* The ring is full and this thread took signo from the kernel itself,
+ * with signo blocked here (the fast path, the drains): a real-time arrival
+ * goes back to this thread's own queue, which the next take reads before
+ * the process queue; a standard one is folded. */
+static void keep_in_kernel(int signo, const siginfo_t *si)
+{
+    if (signo >= SIGRTMIN) {
+        siginfo_t back = *si;
+        back.si_errno = SK_READMIT_MARK; /* counted, and its byte written, already */
+        if (skp_queue_to_thread(skp_gettid(), signo, &back) == 0)
+            return;
+    }
+    sk__fold(signo, si);
+}
+
 /* A real signal that came when only a doorbell was expected: keep it. */
 static void keep_arrival(int signo, const siginfo_t *si, sk_arrival *got, bool *have)
 {
@@ -630,8 +648,7 @@ static void keep_arrival(int signo, const siginfo_t *si, sk_arrival *got, bool *
         *got = a;
         *have = true;
     } else if (!sk__queue_push(&a)) {
-        atomic_fetch_add(&sk__sig[signo].folded, 1);
-        atomic_store(&sk__folds_pending, 1);
+        keep_in_kernel(signo, si);
     }
 }
 
@@ -649,7 +666,9 @@ static void drain_doorbells(int db, sk_arrival *got, bool *have)
     pthread_sigmask(SIG_BLOCK, &only, &old);
     struct timespec zero = {0, 0};
     siginfo_t si;
-    while (sigtimedwait(&only, &si, &zero) == db)
+    /* With the ring full, what is left stays queued in order (a doorbell
+     * left behind is a spurious wake later, nothing more). */
+    while ((!*have || sk__queue_room() > 0) && sigtimedwait(&only, &si, &zero) == db)
         if (!sk__is_doorbell(&si))
             keep_arrival(db, &si, got, have);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -718,7 +737,8 @@ static void pull_blocked(void)
         sk_arrival a;
         sk__arrival_from_siginfo(&a, r, &si);
         sk__write_wakeup_byte(r, &si);
-        sk__queue_push(&a);
+        if (!sk__queue_push(&a)) /* other threads filled it since the test */
+            keep_in_kernel(r, &si);
     }
 }
 

@@ -20,6 +20,8 @@
 #include "core.h"
 #include "platform.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <string.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -65,6 +67,25 @@ _Atomic int sk__hand_back_works = 1;
 /* RT signals this thread handed back to the kernel (Q4); initial-exec so
  * the trampoline never calls into the dynamic linker to find it. */
 static __thread uint64_t requeued __attribute__((tls_model("initial-exec")));
+
+/*
+ * Holders (Q5).  A thread that hands back an arrival because the ring is
+ * full keeps it in its own kernel queue, blocked there, until it runs
+ * dispatch again -- which a thread that never calls sigkit (a worker, while
+ * sigkit's thread or an event loop dispatches) would never do.  So it
+ * registers here; dispatch, once it has made room, rings a doorbell in
+ * each holder (sk__release_holders), and the trampoline that doorbell runs
+ * unblocks the held signals through its context: the kernel then delivers
+ * them, oldest first, before the thread's own code runs again.
+ *   Q5  A slot is claimed (tid 0 -> tid) and released only by its own
+ *       thread, in the trampoline or in dispatch; others only read it.
+ */
+#define SK_HOLDERS 64
+static _Atomic pid_t holder_tid[SK_HOLDERS];
+static _Atomic uint64_t holder_mask[SK_HOLDERS]; /* the signals it holds */
+static _Atomic int holder_kicked[SK_HOLDERS];    /* a doorbell is on its way */
+static _Atomic int holders;                      /* slots in use */
+static __thread int held_slot __attribute__((tls_model("initial-exec"))); /* slot + 1 */
 
 void sk__queue_reset(void)
 {
@@ -315,6 +336,116 @@ SK_SIGNAL_CONTEXT static bool hand_back(int signo, siginfo_t *si, ucontext_t *uc
     return true;
 }
 
+/* Register this thread as holding signo (Q5).  No free slot: it holds it
+ * until it dispatches, as before there were holders. */
+SK_SIGNAL_CONTEXT static void hold(int signo)
+{
+    int k = held_slot - 1;
+    pid_t self = skp_gettid();
+    for (int i = 0; k < 0 && i < SK_HOLDERS; i++) {
+        pid_t none = 0;
+        if (atomic_compare_exchange_strong(&holder_tid[i], &none, self)) {
+            k = i;
+            held_slot = i + 1;
+            /* A dispatcher that saw the slot's last holder may have marked
+             * it kicked after that holder left; its doorbell may have come
+             * before we held anything.  Ask afresh. */
+            atomic_store(&holder_kicked[i], 0);
+            atomic_fetch_add(&holders, 1);
+        }
+    }
+    if (k >= 0)
+        atomic_fetch_or(&holder_mask[k], sk__bit(signo));
+}
+
+/* This thread holds nothing any more. */
+SK_SIGNAL_CONTEXT static void unhold(void)
+{
+    int k = held_slot - 1;
+    if (k < 0)
+        return;
+    atomic_store(&holder_mask[k], 0);
+    atomic_store(&holder_kicked[k], 0);
+    held_slot = 0;
+    atomic_store(&holder_tid[k], 0);
+    atomic_fetch_sub(&holders, 1);
+}
+
+/* A doorbell from dispatch, or any arrival once there is room again:
+ * let what this thread holds in (the kernel delivers it on our return;
+ * should the ring be full again, it is handed back and held again).
+ * The sleeper's own hand-backs wait for its dispatch, which orders them. */
+SK_SIGNAL_CONTEXT static void release_held(ucontext_t *uc, bool doorbell)
+{
+    int k = held_slot - 1;
+    if (k < 0)
+        return;
+    if (!doorbell && sk__queue_room() <= SK_QUEUE_CAP / 2)
+        return;
+    uint64_t held = atomic_load(&holder_mask[k]) & requeued;
+    for (int s = 1; s <= 64 && s < SK_NSIG; s++)
+        if (held & sk__bit(s))
+            sigdelset(&uc->uc_sigmask, s);
+    requeued &= ~held;
+    unhold();
+}
+
+/* A handled signal to ring a holder's doorbell on: not one it holds
+ * (blocked there), real-time if possible (never merged).  0: none. */
+static int holder_doorbell(uint64_t held)
+{
+    uint64_t free = atomic_load(&sk__handled_mask) & ~held;
+    for (int s = SIGRTMIN; s <= SIGRTMAX && s <= 64; s++)
+        if (free & sk__bit(s))
+            return s;
+    for (int s = 1; s < SIGRTMIN; s++)
+        if (free & sk__bit(s))
+            return s;
+    return 0;
+}
+
+bool sk__holders_waiting(void)
+{
+    if (atomic_load(&holders) == 0 || sk__queue_room() <= SK_QUEUE_CAP / 2)
+        return false;
+    for (int i = 0; i < SK_HOLDERS; i++)
+        if (atomic_load(&holder_tid[i]) != 0 && atomic_load(&holder_mask[i]) != 0 &&
+            !atomic_load(&holder_kicked[i]))
+            return true;
+    return false;
+}
+
+void sk__release_holders(void)
+{
+    if (atomic_load_explicit(&holders, memory_order_relaxed) == 0 ||
+        sk__queue_room() <= SK_QUEUE_CAP / 2)
+        return;
+    pid_t self = skp_gettid();
+    for (int i = 0; i < SK_HOLDERS; i++) {
+        pid_t tid = atomic_load(&holder_tid[i]);
+        uint64_t held = atomic_load(&holder_mask[i]);
+        int db = held ? holder_doorbell(held) : 0;
+        if (tid == 0 || tid == self || db == 0 || atomic_exchange(&holder_kicked[i], 1))
+            continue;
+        siginfo_t si;
+        memset(&si, 0, sizeof si);
+        si.si_signo = db;
+        si.si_code = SK_DOORBELL_CODE;
+        si.si_pid = getpid();
+        si.si_uid = getuid();
+        int err = skp_queue_to_thread(tid, db, &si);
+        if (err == -ESRCH && atomic_compare_exchange_strong(&holder_tid[i], &tid, 0)) {
+            /* The thread exited holding arrivals: the kernel discarded them
+             * with its queue (docs/design.md, "Limits").  Free the slot. */
+            atomic_store(&holder_mask[i], 0);
+            atomic_store(&holder_kicked[i], 0);
+            atomic_fetch_sub(&holders, 1);
+        } else if (err < 0) {
+            atomic_store(&holder_kicked[i], 0); /* EAGAIN: next time */
+        }
+    }
+}
+
 /* Does this thread sleep, or is about to sleep, in sigtimedwait() for signo? */
 SK_SIGNAL_CONTEXT static bool sleeper_takes(int signo)
 {
@@ -332,10 +463,17 @@ uint64_t sk__take_requeued(void)
 {
     uint64_t r = requeued;
     requeued = 0;
+    if (held_slot) {
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &old); /* Q5: our trampoline releases too */
+        unhold();
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+    }
     return r;
 }
 
-SK_SIGNAL_CONTEXT static void fold(int signo, const siginfo_t *si)
+SK_SIGNAL_CONTEXT void sk__fold(int signo, const siginfo_t *si)
 {
     sk_sigstate *st = &sk__sig[signo];
     atomic_store_explicit(&st->fold_code, si->si_code, memory_order_relaxed);
@@ -368,8 +506,12 @@ SK_SIGNAL_CONTEXT static void record(int signo, siginfo_t *si, ucontext_t *uc)
         throttle_realtime(uc);
     sk_arrival a;
     sk__arrival_from_siginfo(&a, signo, si);
-    if (!sk__queue_push(&a) && !(signo >= SIGRTMIN && hand_back(signo, si, uc)))
-        fold(signo, si);
+    if (sk__queue_push(&a))
+        ; /* the common case */
+    else if (signo >= SIGRTMIN && hand_back(signo, si, uc))
+        hold(signo);
+    else
+        sk__fold(signo, si);
     sk__wake();
 }
 
@@ -383,8 +525,11 @@ SK_SIGNAL_CONTEXT static void trampoline(int signo, siginfo_t *si, void *uc)
         atomic_store(&sk__hand_back_works, 0);
         requeued &= ~sk__bit(signo);
     }
+    if (held_slot)
+        release_held(uc, sk__is_doorbell(si));
     if (sk__is_doorbell(si)) {
-        /* A kick that outlived its sleep: it carries no arrival. */
+        /* A kick that outlived its sleep, or a holder's release: it
+         * carries no arrival. */
     } else if (!sk__admit(signo, si)) {
         /* An untrusted sender: counted, dropped, never run. */
     } else if (!sk__graceful_second(signo)) {
