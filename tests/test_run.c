@@ -1202,8 +1202,8 @@ TEST(listen_address_parser)
         "tcp://1.2.3.4:+80", "tcp://1.2.3.4:0080", "tcp://1.2.3.4:00", "tcp://1.2.3.4:80 ", "tcp://localhost:80", "tcp://01.2.3.4:80",
         "tcp://[::1]:80", "tcp6://::1:80", "tcp6://[::1]80", "tcp6://[::1]:", "tcp6://[1.2.3.4]:80",
         "tcp6://[::1", "udp://1.2.3.4:5", "TCP://1.2.3.4:5", "unix:", "tcp://1.2.3.4:99999999999",
-        "unix:/a/path/of/one/hundred/and/eight/bytes/or/more/does/not/fit/in/sun_path/0123456789/0123456789"
-        "/0123456789/01234567890",
+        ("unix:/a/path/of/one/hundred/and/eight/bytes/or/more/does/not/fit/in/sun_path/0123456789"
+         "/0123456789/0123456789/01234567890"),
     };
     for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
         sk_listen_addr a;
