@@ -7,7 +7,7 @@ them several times in turn (mechanism after mechanism, then again), takes
 medians, computes ratios against the kernel's floor within the same run,
 and compares them with the goals of issue 3.  It asserts nothing.
 --write-docs replaces the generated part of FILE (between the bench-table
-markers).  --profile adds the sk_wait-versus-sigwaitinfo profile (strace -c
+markers).  Section 6 (sigkit trace, issue 8) needs root; --only 6 runs it alone.  --profile adds the sk_wait-versus-sigwaitinfo profile (strace -c
 system calls and callgrind instructions per round trip).
 """
 import argparse
@@ -555,6 +555,69 @@ class Bench:
                          "and cancels a timer on every wait)")
         print("\n".join(lines))
 
+    # ---------------------------------------------------------------- trace
+    def trace_flood(self, json):
+        cmd = [os.path.join(self.bin, "tracebench"), self.sigkit, "-r", "100000", "-d", "3"]
+        return fields(run(cmd + (["--json"] if json else []), timeout=60))
+
+    def pp_traced(self, rounds):
+        """One pinned sigsuspend ping-pong while `sigkit trace` (every signal
+        on the machine, human lines to /dev/null) runs."""
+        r, w = os.pipe()
+        tracer = subprocess.Popen([self.sigkit, "trace", "--ready-fd", str(w)], pass_fds=(w,),
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.close(w)
+        os.read(r, 16)  # "ready": its rings are on
+        os.close(r)
+        try:
+            return fields(run(self.pp_cmd("sigsuspend", True, rounds)))
+        finally:
+            tracer.send_signal(2)
+            tracer.wait(timeout=10)
+
+    def trace(self):
+        """Issue 8: sigkit trace under a 100,000 signals/s flood, and what a
+        traced process pays (ping-pong rate with and without the tracer)."""
+        section = "6. sigkit trace (issue 8)"
+        if os.geteuid() != 0:
+            self.row(section, "all", "n/a (needs root or CAP_PERFMON)")
+            return
+        if not os.path.exists(self.sigkit):
+            self.row(section, "all", f"missing ({self.sigkit})")
+            return
+        flood = {False: [], True: []}
+        plain, traced = [], []
+        load = os.getloadavg()[0]  # a starved tracer drops records: say how busy the box was
+        for _ in range(self.runs):
+            for json in (False, True):
+                f = self.trace_flood(json)
+                if "sent" in f:
+                    flood[json].append(f)
+            f = fields(run(self.pp_cmd("sigsuspend", True, 20000)))
+            if "rt_per_s" in f:
+                plain.append(f["rt_per_s"])
+            f = self.pp_traced(20000)
+            if "rt_per_s" in f:
+                traced.append(f["rt_per_s"])
+        for json in (False, True):
+            rs = flood[json]
+            label = "flood: kill(USR1) at 100k/s; sigkit trace PID --signal USR1" + \
+                (" --json" if json else "") + " > file"
+            if not rs:
+                self.row(section, label, "failed")
+                continue
+            m = {k: median([x[k] for x in rs]) for k in rs[0]}
+            self.row(section, label,
+                     f"load {load:.1f}: sent {fmt_int(m['rate'])}/s; {fmt_int(m['shown'])} send lines for "
+                     f"{fmt_int(m['sent'])} sent; lost {fmt_int(m['lost'])}; tracer CPU "
+                     f"{m['tracer_cpu_s']:.2f} s = {fmt_int(m['ns_per_record'])} ns/record")
+        if plain and traced:
+            p, t = median(plain), median(traced)
+            self.row(section, "ping-pong pinned (sigsuspend): untraced → under `sigkit trace` "
+                     "(no filter, > /dev/null)",
+                     f"{fmt_int(p)} → {fmt_int(t)} rt/s ({(t / p - 1) * 100:+.0f}%)",
+                     f"{t / p:.2f}x untraced")
+
     # ---------------------------------------------------------------- output
     def machine(self):
         cpu = "unknown"
@@ -595,10 +658,11 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--write-docs")
     ap.add_argument("--profile", action="store_true")
-    ap.add_argument("--only", default="12345")
+    ap.add_argument("--only", default="123456")
     args = ap.parse_args()
     b = Bench(args)
-    steps = {"1": b.pingpong, "2": b.queue, "3": b.dispatch_cost, "4": b.scale, "5": b.footprint}
+    steps = {"1": b.pingpong, "2": b.queue, "3": b.dispatch_cost, "4": b.scale, "5": b.footprint,
+             "6": b.trace}
     for k in args.only:
         t = time.time()
         steps[k]()

@@ -327,7 +327,65 @@ static int wait_word(parser *p, const char *word, int position)
     return SKC_OK;
 }
 
-/* Walk the words after the subcommand: options anywhere, "--" ends them. */
+static int trace_option(parser *p, const char *word)
+{
+    const char *eq = NULL, *v;
+    long n;
+    skc_opts *o = p->o;
+    if (is_option(word, "--json", &eq))
+        return flag(p, word, eq, &o->json);
+    if (is_option(word, "--signal", &eq)) {
+        int s = 0;
+        if (!(v = option_value(p, word, eq)))
+            return SKC_USAGE;
+        if (parse_signal(p, v, false, &s) != SKC_OK)
+            return SKC_USAGE;
+        sigaddset(&o->trace_signals, s);
+        return SKC_OK;
+    }
+    if (is_option(word, "--from", &eq)) {
+        if (!(v = option_value(p, word, eq)))
+            return SKC_USAGE;
+        if (o->from_pid != 0)
+            return fail(p, "option '--from' given twice");
+        if (!skc_parse_long(v, 1, INT_MAX, &n))
+            return fail(p, "bad process id '%s'", v);
+        o->from_pid = (pid_t)n;
+        return SKC_OK;
+    }
+    if (is_option(word, "--duration", &eq)) {
+        if (!(v = option_value(p, word, eq)))
+            return SKC_USAGE;
+        if (o->duration_ms >= 0)
+            return fail(p, "option '--duration' given twice");
+        if (!parse_seconds(v, &o->duration_ms))
+            return fail(p, "bad duration '%s' (seconds)", v);
+        return SKC_OK;
+    }
+    if (is_option(word, "--ready-fd", &eq)) {
+        if (!(v = option_value(p, word, eq)))
+            return SKC_USAGE;
+        if (!skc_parse_long(v, 0, INT_MAX, &n))
+            return fail(p, "bad file descriptor '%s'", v);
+        o->ready_fd = (int)n;
+        return SKC_OK;
+    }
+    return fail(p, "unknown option '%s'", word);
+}
+
+/* A target: one process (its threads included); no groups, no -1. */
+static int trace_word(parser *p, const char *word, int position)
+{
+    long n;
+    (void)position;
+    if (!skc_parse_long(word, 1, INT_MAX, &n))
+        return fail(p, "bad process id '%s'", word);
+    p->o->pids[p->o->npids++] = (pid_t)n;
+    return SKC_OK;
+}
+
+/* Walk the words after the subcommand: options anywhere, "--" ends them
+ * (for trace, the words after it are the command to run). */
 static int walk(parser *p, option_fn on_option, word_fn on_word)
 {
     int position = 0;
@@ -335,6 +393,13 @@ static int walk(parser *p, option_fn on_option, word_fn on_word)
         const char *w = p->argv[p->i];
         if (!p->no_more_options && strcmp(w, "--") == 0) {
             p->no_more_options = true;
+            if (p->o->cmd == SKC_TRACE) {
+                if (p->i + 1 >= p->argc)
+                    return fail(p, "'--' needs a command to run");
+                p->o->cmd_argv = p->argv + p->i + 1;
+                p->o->cmd_argc = p->argc - p->i - 1;
+                return SKC_OK;
+            }
             continue;
         }
         if (!p->no_more_options && looks_like_option(w)) {
@@ -406,7 +471,9 @@ static void init_opts(skc_opts *o)
     o->timeout_ms = -1;
     o->count = 1;
     o->ready_fd = -1;
+    o->duration_ms = -1;
     sigemptyset(&o->waitset);
+    sigemptyset(&o->trace_signals);
 }
 
 void skc_opts_free(skc_opts *o)
@@ -425,6 +492,7 @@ static const struct {
     {"names", SKC_NAMES, names_option, names_word},
     {"send", SKC_SEND, send_option, send_word},
     {"wait", SKC_WAIT, wait_option, wait_word},
+    {"trace", SKC_TRACE, trace_option, trace_word},
 };
 
 int skc_parse(int argc, char *const argv[], skc_opts *o, char *err, size_t errlen)
@@ -451,7 +519,8 @@ int skc_parse(int argc, char *const argv[], skc_opts *o, char *err, size_t errle
         o->cmd = commands[k].cmd;
         p.cmd = commands[k].name;
         /* Room for every word as a pid: no count can overflow it. */
-        if (o->cmd == SKC_SEND && !(o->pids = calloc((size_t)argc, sizeof *o->pids)))
+        if ((o->cmd == SKC_SEND || o->cmd == SKC_TRACE) &&
+            !(o->pids = calloc((size_t)argc, sizeof *o->pids)))
             return fail(&p, "out of memory");
         int rc = walk(&p, commands[k].on_option, commands[k].on_word);
         if (rc != SKC_OK || o->sub_help)

@@ -20,7 +20,7 @@
 /* Exit statuses: timeout(1)'s 124 for `wait`. */
 enum { SKC_OK = 0, SKC_FAILED = 1, SKC_USAGE = 2, SKC_TIMEOUT = 124 };
 
-enum skc_command { SKC_HELP, SKC_VERSION, SKC_LIST, SKC_NAMES, SKC_SEND, SKC_WAIT };
+enum skc_command { SKC_HELP, SKC_VERSION, SKC_LIST, SKC_NAMES, SKC_SEND, SKC_WAIT, SKC_TRACE };
 
 typedef struct skc_opts {
     enum skc_command cmd;
@@ -41,7 +41,13 @@ typedef struct skc_opts {
     /* wait */
     sigset_t waitset;
     long count; /* signals to wait for; 0: no limit */
-    int ready_fd; /* -1: none */
+    int ready_fd; /* -1: none (wait, trace) */
+    /* trace: target pids in pids/npids */
+    sigset_t trace_signals; /* --signal; empty: every signal */
+    pid_t from_pid;         /* --from; 0: any sender */
+    int duration_ms;        /* --duration S; -1: until INT/TERM (or CMD's exit) */
+    char *const *cmd_argv;  /* after "--": CMD [ARG...] (points into argv), or NULL */
+    int cmd_argc;
 } skc_opts;
 
 /* Parse argv (argv[0] is the program).  Returns SKC_OK and fills *o, or
@@ -58,6 +64,7 @@ int skc_list(const skc_opts *o);
 int skc_names(const skc_opts *o);
 int skc_send(const skc_opts *o);
 int skc_wait(const skc_opts *o);
+int skc_trace(const skc_opts *o); /* trace.c */
 
 /* Help texts (main.c). */
 void skc_usage(FILE *f);

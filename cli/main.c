@@ -1,5 +1,5 @@
 /*
- * main.c - sigkit(1): list, names, send, wait.
+ * main.c - sigkit(1): list, names, send, wait, trace.
  *
  * The whole command line is parsed first (args.c); only a valid one
  * reaches a subcommand.  Usage errors: stderr, exit 2.  Runtime errors:
@@ -23,6 +23,9 @@ void skc_usage(FILE *f)
           "      send through a pidfd (no pid-reuse race); SIGNAL 0 only checks\n"
           "  sigkit wait SIGNAL... [--timeout S] [--count N] [--json] [--ready-fd FD]\n"
           "      block until the signals come; exit 124 on timeout\n"
+          "  sigkit trace [PID...] [--signal SIG]... [--from PID] [--duration S] [--json]\n"
+          "               [-- CMD [ARG...]]\n"
+          "      who sends which signal to whom, live, and what the target did with it\n"
 #ifdef SKC_HAVE_RUN
           "  sigkit run [OPTIONS] -- CMD [ARG...]\n"
           "      the pre-fork supervisor and container init ('sigkit run --help')\n"
@@ -69,6 +72,24 @@ static const char wait_help[] =
     "  --ready-fd FD   write \"ready\\n\" to FD and close it once the signals are\n"
     "                  blocked: from then on none is lost\n";
 
+static const char trace_help[] =
+    "usage: sigkit trace [PID...] [OPTIONS] [-- CMD [ARG...]]\n"
+    "One line per signal as it happens, from the kernel's signal tracepoints:\n"
+    "  TIME  send     SENDER (pid, name, uid)  TARGET (pid[/tid], name)  SIGNAL  CODE  RESULT\n"
+    "  TIME  deliver  SENDER (matched)         TARGET (pid/tid, name)    SIGNAL  CODE  FATE\n"
+    "RESULT: delivered (queued), ignored, already-pending, overflow-fail, lose-info.\n"
+    "FATE: handler 0x..., ignored, killed, core dump, stopped (default actions).\n"
+    "No PID and no CMD: every signal on the machine.  Needs root or CAP_PERFMON.\n"
+    "  PID...          signals to these processes (and their threads)\n"
+    "  --signal SIG    only this signal (repeatable)\n"
+    "  --from PID      only signals sent by PID\n"
+    "  --duration S    stop after S seconds (decimals allowed)\n"
+    "  --json          one JSON object per line (keys in sigkit(1))\n"
+    "  --ready-fd FD   write \"ready\\n\" to FD and close it once tracing is on\n"
+    "  -- CMD [ARG...] run CMD once tracing is on; trace it and its descendants (what\n"
+    "                  they receive and what they send); stop when it exits, with its status\n"
+    "Ends on INT, TERM, --duration or CMD's exit with a one-line summary.\n";
+
 void skc_sub_usage(FILE *f, enum skc_command cmd)
 {
     switch (cmd) {
@@ -76,6 +97,7 @@ void skc_sub_usage(FILE *f, enum skc_command cmd)
     case SKC_NAMES: fputs(names_help, f); break;
     case SKC_SEND: fputs(send_help, f); break;
     case SKC_WAIT: fputs(wait_help, f); break;
+    case SKC_TRACE: fputs(trace_help, f); break;
     default: skc_usage(f); break;
     }
 }
@@ -93,6 +115,7 @@ static int run(const skc_opts *o)
     case SKC_NAMES: return skc_names(o);
     case SKC_SEND: return skc_send(o);
     case SKC_WAIT: return skc_wait(o);
+    case SKC_TRACE: return skc_trace(o);
     }
     return SKC_USAGE;
 }

@@ -19,14 +19,14 @@ _sigkit()
     prev=${COMP_WORDS[COMP_CWORD-1]}
 
     if [ "$COMP_CWORD" -eq 1 ]; then
-        COMPREPLY=($(compgen -W "list names send wait run --help --version" -- "$cur"))
+        COMPREPLY=($(compgen -W "list names send wait trace run --help --version" -- "$cur"))
         return
     fi
     cmd=${COMP_WORDS[1]}
     # positional words already typed after the command (options skipped)
     for ((i = 2; i < COMP_CWORD; i++)); do
         case ${COMP_WORDS[i]} in
-            --thread|--value|--timeout|--then|--count|--ready-fd) ((i++)) ;;
+            --thread|--value|--timeout|--then|--count|--ready-fd|--signal|--from|--duration) ((i++)) ;;
             -?*) ;;
             *) ((words_before++)) ;;
         esac
@@ -67,6 +67,25 @@ _sigkit()
             COMPREPLY=($(compgen -W "--timeout --count --json --ready-fd --help" -- "$cur"))
         else
             COMPREPLY=($(compgen -W "$(_sigkit_signals)" -- "${cur^^}"))
+        fi
+        ;;
+    trace)
+        case $prev in
+            --signal) COMPREPLY=($(compgen -W "$(_sigkit_signals)" -- "${cur^^}")); return ;;
+            --from) COMPREPLY=($(compgen -W "$(_sigkit_pids)" -- "$cur")); return ;;
+            --duration|--ready-fd) return ;;
+        esac
+        # after "--" the words are a command's
+        for ((i = 2; i < COMP_CWORD; i++)); do
+            if [ "${COMP_WORDS[i]}" = "--" ]; then
+                COMPREPLY=($(compgen -c -- "$cur"))
+                return
+            fi
+        done
+        if [[ $cur == -* ]]; then
+            COMPREPLY=($(compgen -W "--signal --from --duration --json --ready-fd --help --" -- "$cur"))
+        else
+            COMPREPLY=($(compgen -W "$(_sigkit_pids)" -- "$cur"))
         fi
         ;;
     run)

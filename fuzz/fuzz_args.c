@@ -4,7 +4,8 @@
  * The input is split at NUL bytes into words after "sigkit".  Whatever
  * skc_parse() accepts must keep the promises the runtime relies on: no
  * group or broadcast pid without the option that allows it, signals that
- * exist, a --then with every --timeout.
+ * exist, a --then with every --timeout; for trace, single pids and a
+ * command after "--".
  */
 #include "cli.h"
 
@@ -30,6 +31,21 @@ static void check_send(const skc_opts *o)
     }
 }
 
+/* trace: single processes only, real signals, a command when "--" was given. */
+static void check_trace(const skc_opts *o)
+{
+    for (int k = 0; k < o->npids; k++)
+        if (o->pids[k] <= 0)
+            abort();
+    for (int s = 1; s < NSIG; s++)
+        if (sigismember(&o->trace_signals, s) == 1 && !sk_signame(s))
+            abort();
+    if (o->cmd_argv && (o->cmd_argc < 1 || !o->cmd_argv[0]))
+        abort();
+    if (o->from_pid < 0 || o->duration_ms < -1)
+        abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *copy = malloc(size + 1);
@@ -51,6 +67,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort(); /* a usage error is one line, never empty */
     if (rc == SKC_OK && !o.sub_help && o.cmd == SKC_SEND)
         check_send(&o);
+    if (rc == SKC_OK && !o.sub_help && o.cmd == SKC_TRACE)
+        check_trace(&o);
     skc_opts_free(&o);
     free(copy);
     return 0;

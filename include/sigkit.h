@@ -390,6 +390,99 @@ int sk_notify(const char *state);
  * when LISTEN_PID is this process, else 0. */
 int sk_listen_fds(void);
 
+/* ------------------------------------------------------------------ */
+/* Tracing: who sends which signal to whom (Linux)                     */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The kernel's signal:signal_generate and signal:signal_deliver
+ * tracepoints, read system-wide through perf_event_open(2): one ring per
+ * CPU, merged by time (CLOCK_MONOTONIC) with a short reorder window, and
+ * the sender's name and uid kept from the kernel's fork/comm records and a
+ * /proc scan at open.  Needs root or CAP_PERFMON (and read access to
+ * tracefs for the event ids).  The portable build and other systems:
+ * sk_trace_open() fails with -ENOSYS.
+ */
+typedef struct sk_trace sk_trace;
+
+typedef struct sk_trace_opts {
+    sigset_t signals; /* only these signals (also filtered in the kernel); empty: all */
+    int ring_pages;   /* data pages per CPU ring, a power of two; 0: 256 (1 MiB), or
+                         64 where locked memory is short (no CAP_IPC_LOCK) */
+    int may_mount;    /* mount tracefs on /sys/kernel/tracing if it is absent */
+} sk_trace_opts;
+
+/* Fill o with the defaults: every signal, ring_pages 0, may_mount 1. */
+void sk_trace_defaults(sk_trace_opts *o);
+
+enum sk_trace_kind {
+    SK_TRACE_GENERATE, /* a signal was sent (signal_generate, in the sender) */
+    SK_TRACE_DELIVER,  /* a thread took a signal on its way to user space (signal_deliver) */
+    SK_TRACE_LOST,     /* the kernel dropped `lost` records on `cpu` (its ring was full) */
+    SK_TRACE_FORK,     /* a process or thread was created: target is the child */
+    SK_TRACE_EXIT      /* a thread exited: target is the thread */
+};
+
+/* The kernel's `result` of a signal_generate (enum trace_signal_result). */
+enum sk_trace_result {
+    SK_TRACE_DELIVERED,       /* queued to the target (pending; not yet handled) */
+    SK_TRACE_IGNORED,         /* dropped: the target ignores it, or is exiting */
+    SK_TRACE_ALREADY_PENDING, /* merged with the same standard signal already pending */
+    SK_TRACE_OVERFLOW_FAIL,   /* RT queue full: the sender got EAGAIN */
+    SK_TRACE_LOSE_INFO        /* queued without its siginfo (queue full) */
+};
+
+/* One task as the tracer knows it. */
+typedef struct sk_trace_task {
+    pid_t pid;     /* process (thread group) id; 0 when unknown */
+    pid_t tid;     /* thread id */
+    uid_t uid;     /* real uid; (uid_t)-1 when unknown */
+    char comm[16]; /* command name; "?" when unknown, never a guess */
+} sk_trace_task;
+
+typedef struct sk_trace_event {
+    enum sk_trace_kind kind;
+    uint64_t time_ns;     /* CLOCK_MONOTONIC */
+    int cpu;
+    int signo, code, err; /* GENERATE, DELIVER: signal, si_code, si_errno */
+    int result;           /* GENERATE: enum sk_trace_result (or the kernel's number) */
+    int group;            /* GENERATE: 1 process-directed, 0 thread-directed */
+    int interrupt;        /* GENERATE: 1 raised in interrupt context (a timer, ...): no
+                             task sent it, sender is only the task that was interrupted */
+    sk_trace_task sender; /* GENERATE: the task that ran (the sender); FORK: the parent */
+    sk_trace_task target; /* GENERATE: the receiver; DELIVER: the thread taking it;
+                             FORK: the child; EXIT: the thread */
+    uintptr_t handler;    /* DELIVER: the target's sa_handler: 0 SIG_DFL, 1 SIG_IGN, else
+                             the handler's address */
+    unsigned long handler_flags; /* DELIVER: its sa_flags */
+    uint64_t lost;        /* LOST */
+} sk_trace_event;
+
+/* Start tracing (events are on when it returns 0).  On failure returns
+ * -errno and writes a one-line reason to why (may be NULL):
+ * -EACCES/-EPERM no privilege, -ENOENT no tracefs or no signal events,
+ * -EPROTO the events lack a needed field, -ENOSYS not supported here. */
+int sk_trace_open(const sk_trace_opts *o, sk_trace **out, char *why, size_t whylen);
+
+/* A descriptor that becomes readable when a ring is a quarter full.  Poll it
+ * with a timeout of ~100 ms and call sk_trace_read() either way: a quiet
+ * ring never reaches the mark. */
+int sk_trace_fd(const sk_trace *t);
+
+/* Drain every ring.  Records older than the reorder window (or all of
+ * them when flush is 1, at the end) become ready for sk_trace_next().
+ * Returns how many are ready, or -errno. */
+int sk_trace_read(sk_trace *t, int flush);
+
+/* The next ready event, in time order: 1, or 0 when none is ready. */
+int sk_trace_next(sk_trace *t, sk_trace_event *ev);
+
+/* Totals so far: signal records read, and records the kernel dropped. */
+void sk_trace_stats(const sk_trace *t, uint64_t *records, uint64_t *lost);
+
+/* Stop tracing and free t (NULL is fine). */
+void sk_trace_close(sk_trace *t);
+
 #if defined(__GNUC__)
 #pragma GCC visibility pop
 #endif

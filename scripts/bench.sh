@@ -1,5 +1,5 @@
 #!/bin/sh
-# scripts/bench.sh [BUILD_DIR] [--write-docs] [--profile] [--runs N]
+# scripts/bench.sh [BUILD_DIR] [--write-docs] [--profile] [--runs N] [--only SECTIONS]
 #
 # The benchmarks of issue 3, in one run: installs the peers if missing
 # (scripts/install-bench-deps.sh), builds bench/ into build-bench/ against
@@ -8,6 +8,7 @@
 # Writes nothing into the tree but build-bench/, unless --write-docs: then
 # the generated part of docs/performance.md is replaced by this run's table.
 # --profile adds the sk_wait-versus-sigwaitinfo profile (strace, callgrind).
+# --only 6 runs only section 6, `sigkit trace` (issue 8; needs root).
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=build
@@ -18,7 +19,8 @@ while [ $# -gt 0 ]; do
     --write-docs) docs="--write-docs $root/docs/performance.md" ;;
     --profile) extra="$extra --profile" ;;
     --runs) shift; extra="$extra --runs $1" ;;
-    -h|--help) sed -n '2,11s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    --only) shift; extra="$extra --only $1" ;;
+    -h|--help) sed -n '2,12s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) build="$1" ;;
     esac
     shift
