@@ -280,6 +280,19 @@ static int send_word(parser *p, const char *word, int position)
     return SKC_OK;
 }
 
+/* --ready-fd FD (wait, trace): where to say "ready" once signals are watched. */
+static int ready_fd_option(parser *p, const char *word, const char *eq)
+{
+    const char *v = option_value(p, word, eq);
+    long n;
+    if (!v)
+        return SKC_USAGE;
+    if (!skc_parse_long(v, 0, INT_MAX, &n))
+        return fail(p, "bad file descriptor '%s'", v);
+    p->o->ready_fd = (int)n;
+    return SKC_OK;
+}
+
 static int wait_option(parser *p, const char *word)
 {
     const char *eq = NULL, *v;
@@ -304,14 +317,8 @@ static int wait_option(parser *p, const char *word)
         o->count = n;
         return SKC_OK;
     }
-    if (is_option(word, "--ready-fd", &eq)) {
-        if (!(v = option_value(p, word, eq)))
-            return SKC_USAGE;
-        if (!skc_parse_long(v, 0, INT_MAX, &n))
-            return fail(p, "bad file descriptor '%s'", v);
-        o->ready_fd = (int)n;
-        return SKC_OK;
-    }
+    if (is_option(word, "--ready-fd", &eq))
+        return ready_fd_option(p, word, eq);
     return fail(p, "unknown option '%s'", word);
 }
 
@@ -362,14 +369,8 @@ static int trace_option(parser *p, const char *word)
             return fail(p, "bad duration '%s' (seconds)", v);
         return SKC_OK;
     }
-    if (is_option(word, "--ready-fd", &eq)) {
-        if (!(v = option_value(p, word, eq)))
-            return SKC_USAGE;
-        if (!skc_parse_long(v, 0, INT_MAX, &n))
-            return fail(p, "bad file descriptor '%s'", v);
-        o->ready_fd = (int)n;
-        return SKC_OK;
-    }
+    if (is_option(word, "--ready-fd", &eq))
+        return ready_fd_option(p, word, eq);
     return fail(p, "unknown option '%s'", word);
 }
 

@@ -75,6 +75,9 @@ const char *skc_action_name(int action);          /* "term", "core", ... */
 const char *skc_short_name(int signo);            /* "USR1" for SIGUSR1 */
 const char *skc_code_name(int signo, int code, char *buf, size_t len); /* "SI_USER" */
 void skc_json_string(FILE *f, const char *s);
+/* --ready-fd: write "ready\n" to fd and close it (EOF says as much to a
+ * reader).  SKC_OK, or SKC_FAILED after an error naming cmd and fd. */
+int skc_announce_ready(const char *cmd, int fd);
 /* "sigkit: " + message on stderr, as one line. */
 void skc_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -3,8 +3,10 @@
  */
 #include "cli.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <string.h>
+#include <unistd.h>
 
 const char *skc_action_name(int action)
 {
@@ -103,4 +105,20 @@ void skc_error(const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
+}
+
+int skc_announce_ready(const char *cmd, int fd)
+{
+    static const char line[] = "ready\n";
+    ssize_t n;
+    do
+        n = write(fd, line, sizeof line - 1);
+    while (n < 0 && errno == EINTR);
+    int err = n < 0 ? errno : 0;
+    close(fd);
+    if (err) {
+        skc_error("%s: --ready-fd %d: %s", cmd, fd, strerror(err));
+        return SKC_FAILED;
+    }
+    return SKC_OK;
 }

@@ -558,21 +558,6 @@ static pid_t start_cmd(const skc_opts *o, int *go_fd)
     return pid;
 }
 
-static int announce_ready(int fd)
-{
-    static const char line[] = "ready\n";
-    ssize_t n;
-    do
-        n = write(fd, line, sizeof line - 1);
-    while (n < 0 && errno == EINTR);
-    int err = n < 0 ? errno : 0;
-    close(fd);
-    if (err) {
-        skc_error("trace: --ready-fd %d: %s", fd, strerror(err));
-        return SKC_FAILED;
-    }
-    return SKC_OK;
-}
 
 static int drain_events(tracer *tr, bool flush)
 {
@@ -721,7 +706,7 @@ int skc_trace(const skc_opts *o)
         print_header(&tr);
         fflush(stdout);
         if (o->ready_fd >= 0)
-            rc = announce_ready(o->ready_fd);
+            rc = skc_announce_ready("trace", o->ready_fd);
         if (rc == SKC_OK && o->cmd_argv)
             rc = setup_cmd(&tr, &child_fd);
         if (rc == SKC_OK)

@@ -30,21 +30,6 @@ static void unignore(const sigset_t *set)
     }
 }
 
-static int announce_ready(int fd)
-{
-    static const char line[] = "ready\n";
-    ssize_t n;
-    do
-        n = write(fd, line, sizeof line - 1);
-    while (n < 0 && errno == EINTR);
-    int err = n < 0 ? errno : 0;
-    close(fd); /* EOF tells a reader as much as the line does */
-    if (err) {
-        skc_error("wait: --ready-fd %d: %s", fd, strerror(err));
-        return SKC_FAILED;
-    }
-    return SKC_OK;
-}
 
 static void print_arrival(const skc_opts *o, const sk_info *in)
 {
@@ -83,7 +68,7 @@ int skc_wait(const skc_opts *o)
         return SKC_FAILED;
     }
     unignore(&o->waitset);
-    if (o->ready_fd >= 0 && announce_ready(o->ready_fd) != SKC_OK)
+    if (o->ready_fd >= 0 && skc_announce_ready("wait", o->ready_fd) != SKC_OK)
         return SKC_FAILED;
 
     long long deadline = o->timeout_ms >= 0 ? now_ms() + o->timeout_ms : -1;

@@ -74,6 +74,19 @@ int sk_test_reap(int pid, double timeout_s)
     }
 }
 
+int sk_test_exit_code(int status)
+{
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+void sk_test_slurp(FILE *f, char *buf, size_t len)
+{
+    rewind(f);
+    size_t n = fread(buf, 1, len - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+}
+
 /* Every catchable signal to its default and an empty mask: a case must not
  * depend on what ctest or the shell left behind. */
 static void clean_signal_state(void)

@@ -81,4 +81,11 @@ int sk_test_fork(void (*fn)(void *), void *arg);
 /* Wait for pid; returns its wait status; fails the test after timeout_s. */
 int sk_test_reap(int pid, double timeout_s);
 
+/* The shell's number for a wait status: k for exit k, 128+N for signal N. */
+int sk_test_exit_code(int status);
+
+/* All of f (from its start) into buf, NUL-terminated, at most len-1
+ * bytes; closes f. */
+void sk_test_slurp(FILE *f, char *buf, size_t len);
+
 #endif

@@ -40,19 +40,6 @@ static result res; /* one command at a time; big buffers stay off the stack */
 /* Running sigkit                                                      */
 /* ------------------------------------------------------------------ */
 
-static void slurp(FILE *f, char *buf, size_t len)
-{
-    rewind(f);
-    size_t n = fread(buf, 1, len - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-}
-
-static int exit_code(int st)
-{
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 /* Start sigkit with argv (NULL-terminated, without argv[0]); its stdout
  * and stderr go to out_fd / err_fd, and extra_fd (if >= 0) becomes fd 3. */
 static pid_t spawn(char *const *args, int out_fd, int err_fd, int extra_fd)
@@ -84,9 +71,9 @@ static int runv(char *const *args)
     FILE *out = tmpfile(), *err = tmpfile();
     CHECK(out && err);
     pid_t pid = spawn(args, fileno(out), fileno(err), -1);
-    res.status = exit_code(sk_test_reap(pid, 30));
-    slurp(out, res.out, sizeof res.out);
-    slurp(err, res.err, sizeof res.err);
+    res.status = sk_test_exit_code(sk_test_reap(pid, 30));
+    sk_test_slurp(out, res.out, sizeof res.out);
+    sk_test_slurp(err, res.err, sizeof res.err);
     return res.status;
 }
 
@@ -284,8 +271,8 @@ TEST(stdout_full)
     FILE *err = tmpfile();
     char *args[] = {(char *)"names", NULL};
     pid_t pid = spawn(args, fd, fileno(err), -1);
-    CHECK_EQ(exit_code(sk_test_reap(pid, 30)), 1);
-    slurp(err, res.err, sizeof res.err);
+    CHECK_EQ(sk_test_exit_code(sk_test_reap(pid, 30)), 1);
+    sk_test_slurp(err, res.err, sizeof res.err);
     CHECK_ERR("write error");
     close(fd);
 }
@@ -335,8 +322,8 @@ static void check_json(const char *json, const char *python_check)
     close(in[1]);
     int st = sk_test_reap(pid, 30);
     char o[256], e[2048];
-    slurp(out, o, sizeof o);
-    slurp(err, e, sizeof e);
+    sk_test_slurp(out, o, sizeof o);
+    sk_test_slurp(err, e, sizeof e);
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
         sk_test_fail(__FILE__, __LINE__, "JSON check failed: %s%s", o, e);
 }
@@ -824,7 +811,7 @@ static waiter waiter_start(char *const *args)
 static int waiter_end(waiter w)
 {
     close(w.out);
-    return exit_code(sk_test_reap(w.pid, 30));
+    return sk_test_exit_code(sk_test_reap(w.pid, 30));
 }
 
 /* Send with `sigkit send`; returns the sender's pid. */
@@ -837,9 +824,9 @@ static pid_t send_with_sigkit(const char *sig, pid_t to, const char *value)
     FILE *out = tmpfile(), *err = tmpfile();
     pid_t pid = spawn(args, fileno(out), fileno(err), -1);
     int st = sk_test_reap(pid, 30);
-    slurp(out, res.out, sizeof res.out);
-    slurp(err, res.err, sizeof res.err);
-    if (exit_code(st) != 0)
+    sk_test_slurp(out, res.out, sizeof res.out);
+    sk_test_slurp(err, res.err, sizeof res.err);
+    if (sk_test_exit_code(st) != 0)
         sk_test_fail(__FILE__, __LINE__, "send failed: %s", res.err);
     return pid;
 }
@@ -979,5 +966,5 @@ TEST(bash_completion)
     read_line(out[0], line, sizeof line);
     CHECK_STR(line, "--count\n");
     close(out[0]);
-    CHECK_EQ(exit_code(sk_test_reap(pid, 30)), 0);
+    CHECK_EQ(sk_test_exit_code(sk_test_reap(pid, 30)), 0);
 }

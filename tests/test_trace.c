@@ -41,19 +41,6 @@ static int status;
 /* Running sigkit                                                      */
 /* ------------------------------------------------------------------ */
 
-static void slurp(FILE *f, char *buf, size_t len)
-{
-    rewind(f);
-    size_t n = fread(buf, 1, len - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-}
-
-static int exit_code(int st)
-{
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 typedef struct tracer {
     pid_t pid;
     FILE *out, *err;
@@ -105,8 +92,8 @@ static tracer tracer_startv(char *const *args, bool ready)
     ssize_t r = read(rp[0], &c, 1);
     close(rp[0]);
     if (r != 1) { /* it failed before tracing: show why */
-        status = exit_code(sk_test_reap(t.pid, 20));
-        slurp(t.err, err, sizeof err);
+        status = sk_test_exit_code(sk_test_reap(t.pid, 20));
+        sk_test_slurp(t.err, err, sizeof err);
         sk_test_fail(__FILE__, __LINE__, "sigkit trace never got ready (exit %d): %s", status,
                      err);
     }
@@ -118,9 +105,9 @@ static tracer tracer_startv(char *const *args, bool ready)
 /* Wait for it to end by itself (CMD's exit, --duration) and read its output. */
 static void tracer_wait(tracer *t)
 {
-    status = exit_code(sk_test_reap(t->pid, 30));
-    slurp(t->out, out, sizeof out);
-    slurp(t->err, err, sizeof err);
+    status = sk_test_exit_code(sk_test_reap(t->pid, 30));
+    sk_test_slurp(t->out, out, sizeof out);
+    sk_test_slurp(t->err, err, sizeof err);
 }
 
 /* Ctrl-C: it drains what is recorded, prints the summary and exits 0. */
@@ -449,7 +436,7 @@ static void target_end(target *t)
 {
     close(t->ctl);
     close(t->ack);
-    CHECK_EQ(exit_code(sk_test_reap(t->pid, 20)), 0);
+    CHECK_EQ(sk_test_exit_code(sk_test_reap(t->pid, 20)), 0);
 }
 
 /* One USR1 handled by the target (its handler's byte), within 20 s. */
@@ -479,7 +466,7 @@ static pid_t run_sender(const char *name, void (*fn)(void *), void *arg)
 {
     send_job j = {name, fn, arg};
     pid_t pid = sk_test_fork(sender_main, &j);
-    CHECK_EQ(exit_code(sk_test_reap(pid, 20)), 0);
+    CHECK_EQ(sk_test_exit_code(sk_test_reap(pid, 20)), 0);
     return pid;
 }
 
@@ -613,8 +600,8 @@ TEST(term_from_sigkit_send)
         execl(SIGKIT, "sigkit", "send", "TERM", pid, (char *)NULL);
         _exit(126);
     }
-    CHECK_EQ(exit_code(sk_test_reap(s, 20)), 0);
-    CHECK_EQ(exit_code(sk_test_reap(victim, 20)), 128 + SIGTERM);
+    CHECK_EQ(sk_test_exit_code(sk_test_reap(s, 20)), 0);
+    CHECK_EQ(sk_test_exit_code(sk_test_reap(victim, 20)), 128 + SIGTERM);
     tracer_stop(&tr);
     check_json();
     const char *me = num(s), *vp = num(victim);
@@ -636,7 +623,7 @@ TEST(human_output)
     snprintf(pid, sizeof pid, "%d", (int)victim);
     tracer tr = tracer_start(pid, "--signal", "TERM");
     run_sender("skhuman", send_term, &victim);
-    CHECK_EQ(exit_code(sk_test_reap(victim, 20)), 128 + SIGTERM);
+    CHECK_EQ(sk_test_exit_code(sk_test_reap(victim, 20)), 128 + SIGTERM);
     tracer_stop(&tr);
     split_lines();
     CHECK(nlines == 4);
@@ -726,7 +713,7 @@ TEST(filters)
     pid_t b = run_sender("sk-b", send_usr2_and_usr1, NULL); /* excluded by --from */
     CHECK(write(go[1], "g", 1) == 1);
     close(go[1]);
-    CHECK_EQ(exit_code(sk_test_reap(a, 20)), 0);
+    CHECK_EQ(sk_test_exit_code(sk_test_reap(a, 20)), 0);
     tracer_stop(&tr);
     target_end(&tgt);
     check_json();
@@ -773,7 +760,7 @@ TEST(kernel_timer_signal)
     snprintf(pid, sizeof pid, "%d", (int)t);
     tracer tr = tracer_start(pid, "--json", "--signal", "ALRM");
     CHECK(write(go[1], "g", 1) == 1);
-    CHECK_EQ(exit_code(sk_test_reap(t, 20)), 0);
+    CHECK_EQ(sk_test_exit_code(sk_test_reap(t, 20)), 0);
     close(go[1]);
     tracer_stop(&tr);
     check_json();
@@ -824,8 +811,8 @@ TEST(privilege_error)
         dup2(fileno(e), 2);
         unprivileged(NULL);
     }
-    status = exit_code(sk_test_reap(pid, 20));
-    slurp(e, err, sizeof err);
+    status = sk_test_exit_code(sk_test_reap(pid, 20));
+    sk_test_slurp(e, err, sizeof err);
     CHECK_EQ(status, 1);
     if (!strstr(err, "needs root") || !strstr(err, "CAP_PERFMON"))
         sk_test_fail(__FILE__, __LINE__, "message: %s", err);
@@ -864,9 +851,9 @@ TEST(bad_args)
             execv(SIGKIT, full);
             _exit(126);
         }
-        status = exit_code(sk_test_reap(pid, 20));
-        slurp(e, err, sizeof err);
-        slurp(o, out, sizeof out);
+        status = sk_test_exit_code(sk_test_reap(pid, 20));
+        sk_test_slurp(e, err, sizeof err);
+        sk_test_slurp(o, out, sizeof out);
         if (status != 2 || !strstr(err, words[k]) || out[0])
             sk_test_fail(__FILE__, __LINE__, "case %zu: exit %d, stderr: %s", k, status, err);
     }
