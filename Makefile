@@ -7,6 +7,7 @@
 #                           DESTDIR is honoured)
 #   make bench              the benchmarks (issue 3)
 #   make fuzz               the libFuzzer targets, FUZZ_SECONDS (60) each (fuzz/run.sh)
+#   make stress             the long adversarial suite: default, tiny-queue, TSan (scripts/stress.sh)
 #   make clean              remove every build directory
 #
 # SK_BUILDS="default asan" make test runs a subset of the builds.
@@ -17,7 +18,7 @@ BUILD  := build
 CMAKE  ?= cmake
 CMAKE_FLAGS := -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O2 -g"
 
-.PHONY: all build demo test install bench fuzz clean help
+.PHONY: all build demo test install bench fuzz stress clean help
 
 all: build
 
@@ -50,8 +51,13 @@ FUZZ_SECONDS ?= 60
 fuzz:
 	fuzz/run.sh $(FUZZ_SECONDS)
 
+# Floods, races, a SIGCHLD storm and resource faults at the issue's sizes
+# (SK_STRESS=1), each build in a directory of its own; docs/reliability.md.
+stress:
+	scripts/stress.sh
+
 clean:
-	rm -rf build-fuzz build build-asan build-tsan build-portable build-tinyqueue build-valgrind build-bench
+	rm -rf build-stress build-stress-tiny build-stress-tsan build-fuzz build build-asan build-tsan build-portable build-tinyqueue build-valgrind build-bench
 
 help:
-	@sed -n '2,13s/^# \{0,1\}//p' Makefile
+	@sed -n '2,14s/^# \{0,1\}//p' Makefile
