@@ -101,8 +101,29 @@ static inline int sk__sleeper_phase(uint64_t w) { return (int)(w >> 40 & 7); }
 static inline uint64_t sk__bit(int signo) { return signo <= 64 ? UINT64_C(1) << (signo - 1) : 0; }
 
 /* A doorbell is a siginfo this code makes, told apart from a real arrival
- * by an si_code no sender uses and our own pid. */
+ * by an si_code no sender uses and our own pid.  A thread ringing its own
+ * uses a positive code, which the kernel accepts only from itself and
+ * queues, for a standard signal, even past the user's RLIMIT_SIGPENDING;
+ * the kernel refuses that code to other threads, so they use a negative
+ * one, which the limit can refuse: a real-time doorbell fails (EAGAIN),
+ * so sleepers whose doorbell is real-time never sleep longer than
+ * SK_RT_DOORBELL_NAP_NS; a standard one comes without its siginfo, as
+ * SI_USER from pid 0 (sk__lost_doorbell). */
 #define SK_DOORBELL_CODE (-0x5e4b)
+#define SK_SELF_DOORBELL_CODE 0x5e4b
+#define SK_RT_DOORBELL_NAP_NS INT64_C(1000000000)
+
+/* Ring the doorbell db in thread tid (see above). */
+SK_SIGNAL_CONTEXT int sk__ring_doorbell(pid_t tid, int db);
+
+/* Is si, taken by a sleeper that was kicked, the standard doorbell db that
+ * the kernel queued without its siginfo (the user's RLIMIT_SIGPENDING was
+ * full)?  It then reads SI_USER from pid 0, uid 0. */
+static inline bool sk__lost_doorbell(const siginfo_t *si, int db)
+{
+    return si->si_signo == db && db < SIGRTMIN && si->si_code == SI_USER && si->si_pid == 0 &&
+           si->si_uid == 0;
+}
 SK_SIGNAL_CONTEXT int sk__is_doorbell(const siginfo_t *si);
 
 /* Every arrival the library takes from the kernel (the trampoline, the

@@ -568,7 +568,14 @@ static int dispatch_locked(const sk_arrival *extra)
         return -EDEADLK;
     if (!extra && !maybe_pending())
         return 0;
-    skp_mutex_lock(&dispatch_lock);
+    if (!skp_mutex_trylock(&dispatch_lock)) {
+        /* Another thread dispatches.  An arrival the fast path took waits
+         * in the ring, where that thread runs it in its place, rather than
+         * here until it has run everything that came after it. */
+        if (extra && sk__queue_push(extra))
+            extra = NULL;
+        skp_mutex_lock(&dispatch_lock);
+    }
     /* only this thread compares the owner with itself: relaxed is enough */
     atomic_store_explicit(&dispatch_owner, self_tid(), memory_order_relaxed);
     int n = run_pending(extra);
@@ -669,7 +676,7 @@ static void drain_doorbells(int db, sk_arrival *got, bool *have)
     /* With the ring full, what is left stays queued in order (a doorbell
      * left behind is a spurious wake later, nothing more). */
     while ((!*have || sk__queue_room() > 0) && sigtimedwait(&only, &si, &zero) == db)
-        if (!sk__is_doorbell(&si))
+        if (!sk__is_doorbell(&si) && !sk__lost_doorbell(&si, db))
             keep_arrival(db, &si, got, have);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     atomic_store(&sk__sleeper, 0);
@@ -742,10 +749,14 @@ static void pull_blocked(void)
     }
 }
 
-/* The doorbell: a real-time signal of the set if there is one (they never
- * merge with a real arrival), else the lowest. */
+/* The doorbell: a standard signal of the set if there is one (see
+ * SK_DOORBELL_CODE: the kernel does not refuse it; it may merge with a real
+ * arrival of that signal, which the drain then keeps), else a real-time one. */
 static int doorbell_of(uint64_t set)
 {
+    for (int s = 1; s < SIGRTMIN; s++)
+        if (set & sk__bit(s))
+            return s;
     for (int s = SIGRTMAX; s >= SIGRTMIN; s--)
         if (set & sk__bit(s))
             return s;
@@ -780,6 +791,11 @@ static bool sleep_fast(uint64_t set, int64_t until, sk_arrival *got, bool *have)
      * in the set (blocked here): then only a rare trampoline of ours in this
      * thread (a signal connected since, sk_interrupt from a raw handler)
      * can need to cut the wait short, and it rings a doorbell to do so. */
+    if (db >= SIGRTMIN) { /* its doorbell may be refused: look again now and then */
+        int64_t nap = sk__now_ns() + SK_RT_DOORBELL_NAP_NS;
+        if (until > nap)
+            until = nap;
+    }
     sk__sleep_forever = until == INT64_MAX && set == atomic_load(&sk__handled_mask);
     sk__sleep_ts = timespec_until(until);
     atomic_store(&sk__sleeper, sk__sleeper_pack(self_tid(), db, SK_SLEEPING));
@@ -791,9 +807,10 @@ static bool sleep_fast(uint64_t set, int64_t until, sk_arrival *got, bool *have)
     if (sk__sleeper_phase(prev) == SK_SLEEPING &&
         atomic_compare_exchange_strong(&sk__sleeper, &prev, 0))
         prev = 0;
-    if (r > 0 && !sk__is_doorbell(&si))
+    bool kicked = sk__sleeper_phase(prev) == SK_KICKED;
+    if (r > 0 && !sk__is_doorbell(&si) && !(kicked && sk__lost_doorbell(&si, db)))
         keep_arrival(r, &si, got, have);
-    if (sk__sleeper_phase(prev) == SK_KICKED)
+    if (kicked)
         drain_doorbells(db, got, have);
     /* What this thread's trampoline handed back around the call is
      * readmitted by dispatch, after *got. */

@@ -40,6 +40,12 @@ static inline void skp_mutex_lock(skp_mutex *m)
                                                  memory_order_relaxed))
         skp_mutex_lock_slow(m);
 }
+static inline bool skp_mutex_trylock(skp_mutex *m)
+{
+    int free_ = 0;
+    return atomic_compare_exchange_strong_explicit(&m->state, &free_, 1, memory_order_acquire,
+                                                   memory_order_relaxed);
+}
 static inline void skp_mutex_unlock(skp_mutex *m)
 {
     if (atomic_exchange_explicit(&m->state, 0, memory_order_release) == 2)
@@ -52,6 +58,7 @@ typedef struct skp_mutex {
 } skp_mutex;
 #define SKP_MUTEX_INIT {PTHREAD_MUTEX_INITIALIZER}
 static inline void skp_mutex_lock(skp_mutex *m) { pthread_mutex_lock(&m->m); }
+static inline bool skp_mutex_trylock(skp_mutex *m) { return pthread_mutex_trylock(&m->m) == 0; }
 static inline void skp_mutex_unlock(skp_mutex *m) { pthread_mutex_unlock(&m->m); }
 #endif
 

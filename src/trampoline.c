@@ -148,7 +148,19 @@ SK_SIGNAL_CONTEXT uint64_t sk__queue_room(void)
 
 SK_SIGNAL_CONTEXT int sk__is_doorbell(const siginfo_t *si)
 {
-    return si->si_code == SK_DOORBELL_CODE && si->si_pid == getpid();
+    return (si->si_code == SK_DOORBELL_CODE || si->si_code == SK_SELF_DOORBELL_CODE) &&
+           si->si_pid == getpid();
+}
+
+SK_SIGNAL_CONTEXT int sk__ring_doorbell(pid_t tid, int db)
+{
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    si.si_signo = db;
+    si.si_code = tid == skp_gettid() ? SK_SELF_DOORBELL_CODE : SK_DOORBELL_CODE;
+    si.si_pid = getpid();
+    si.si_uid = getuid();
+    return skp_queue_to_thread(tid, db, &si);
 }
 
 /* Does the sender of si match `from` (SK_FROM_*)?  Only what the kernel
@@ -257,13 +269,7 @@ SK_SIGNAL_CONTEXT void sk__kick(void)
     atomic_fetch_add(&sk__kicking, 1);
     uint64_t kicked = sk__sleeper_pack(tid, sk__sleeper_db(w), SK_KICKED);
     if (atomic_compare_exchange_strong(&sk__sleeper, &w, kicked)) {
-        siginfo_t si;
-        memset(&si, 0, sizeof si);
-        si.si_signo = sk__sleeper_db(w);
-        si.si_code = SK_DOORBELL_CODE;
-        si.si_pid = getpid();
-        si.si_uid = getuid();
-        skp_queue_to_thread(tid, si.si_signo, &si); /* ESRCH: it is gone */
+        sk__ring_doorbell(tid, sk__sleeper_db(w)); /* ESRCH: it is gone */
     }
     atomic_fetch_sub(&sk__kicking, 1);
 }
@@ -391,14 +397,15 @@ SK_SIGNAL_CONTEXT static void release_held(ucontext_t *uc, bool doorbell)
 }
 
 /* A handled signal to ring a holder's doorbell on: not one it holds
- * (blocked there), real-time if possible (never merged).  0: none. */
+ * (blocked there), standard if possible (never refused, see
+ * SK_DOORBELL_CODE).  0: none. */
 static int holder_doorbell(uint64_t held)
 {
     uint64_t free = atomic_load(&sk__handled_mask) & ~held;
-    for (int s = SIGRTMIN; s <= SIGRTMAX && s <= 64; s++)
+    for (int s = 1; s < SIGRTMIN; s++)
         if (free & sk__bit(s))
             return s;
-    for (int s = 1; s < SIGRTMIN; s++)
+    for (int s = SIGRTMIN; s <= SIGRTMAX && s <= 64; s++)
         if (free & sk__bit(s))
             return s;
     return 0;
@@ -427,13 +434,7 @@ void sk__release_holders(void)
         int db = held ? holder_doorbell(held) : 0;
         if (tid == 0 || tid == self || db == 0 || atomic_exchange(&holder_kicked[i], 1))
             continue;
-        siginfo_t si;
-        memset(&si, 0, sizeof si);
-        si.si_signo = db;
-        si.si_code = SK_DOORBELL_CODE;
-        si.si_pid = getpid();
-        si.si_uid = getuid();
-        int err = skp_queue_to_thread(tid, db, &si);
+        int err = sk__ring_doorbell(tid, db);
         if (err == -ESRCH && atomic_compare_exchange_strong(&holder_tid[i], &tid, 0)) {
             /* The thread exited holding arrivals: the kernel discarded them
              * with its queue (docs/design.md, "Limits").  Free the slot. */

@@ -1767,14 +1767,9 @@ static void refused_doorbell(int variant)
     bool ok = code == 0;
     printf("stress: fault refused doorbell build=%s %s: %s\n", build_name(), what,
            ok ? "ok" : r == 0 ? "HANGS (no wake within 5 s)" : code == 76 ? "SPURIOUS handler call" : "FAILED");
-    if (ok)
-        return;
-    /* Known library bug (docs/reliability.md, "Known issues"): reported
-     * and skipped until fixed; SK_STRESS_STRICT=1 makes it a failure. */
-    if (getenv("SK_STRESS_STRICT"))
+    if (!ok)
         sk_test_fail(__FILE__, __LINE__, "%s: child %s (exit %d)", what,
                      r == 0 ? "hung" : "failed", code);
-    SK_SKIP("known issue: a doorbell refused at RLIMIT_SIGPENDING (docs/reliability.md)");
 }
 
 TEST(fault_sigpending_full_thread_stop) { refused_doorbell(0); }
