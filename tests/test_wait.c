@@ -561,8 +561,11 @@ static _Atomic unsigned char held_got[HELD_N];
 static void held_handler(const sk_info *info, void *arg)
 {
     (void)arg;
-    if (info->value < 0 || info->value >= HELD_N || atomic_exchange(&held_got[info->value], 1))
-        atomic_store(&held_dup, 1);
+    if (info->value < 0 || info->value >= HELD_N || atomic_exchange(&held_got[info->value], 1)) {
+        if (!atomic_exchange(&held_dup, 1))
+            printf("unexpected: value %ld code %d pid %d count %llu\n", (long)info->value, info->code,
+                   (int)info->pid, (unsigned long long)info->count);
+    }
     if (info->count != 1)
         atomic_fetch_add(&held_folded, 1); /* the kernel refused the hand-back (below) */
     while (info->value == 0 && !atomic_load(&held_gate))
@@ -573,9 +576,9 @@ static void held_handler(const sk_info *info, void *arg)
 static void held_flood(int to, int done_fd)
 {
     for (int i = 0; i < HELD_N; i++) {
-        union sigval v = {.sival_int = i};
-        while (sigqueue(to, SIGRTMIN, v) < 0)
-            if (errno != EAGAIN)
+        int r;
+        while ((r = sk_sigqueue(to, SIGRTMIN, i)) < 0) /* the whole sival_ptr set */
+            if (r != -EAGAIN)
                 _exit(1);
     }
     _exit(write(done_fd, "x", 1) == 1 ? 0 : 2);
