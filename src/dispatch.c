@@ -211,6 +211,8 @@ static int install(int signo)
     sl->installed = true;
     atomic_fetch_or(&sk__handled_mask, sk__bit(signo));
     update_fast_mask();
+    if (worker_running)
+        sk__wake(); /* without a fast path, it lets the new signal in */
     return 0;
 }
 
@@ -817,8 +819,34 @@ static bool sleep_fast(uint64_t set, int64_t until, sk_arrival *got, bool *have)
     return true;
 }
 
+/* Can this process take signals with sigtimedwait()?  Not in the portable
+ * build, and not where handlers are run for us (TSan, valgrind). */
+static bool fast_path_possible(void)
+{
+    return skp_have_sigwait && !SK_TSAN && atomic_load(&sk__hand_back_works);
+}
+
+/* sigkit's thread blocks every signal and, on the fast path, takes the
+ * handled ones with sigtimedwait().  Without a fast path it must let them
+ * in to its trampoline, or a program whose other threads block them all
+ * (Go's model) would never see one: keep the handled ones unblocked here. */
+static uint64_t worker_open;
+static void worker_sync_mask(void)
+{
+    uint64_t h = atomic_load(&sk__handled_mask);
+    if (h == worker_open)
+        return;
+    if (h & ~worker_open)
+        change_mask(SIG_UNBLOCK, h & ~worker_open, NULL);
+    if (worker_open & ~h)
+        change_mask(SIG_BLOCK, worker_open & ~h, NULL);
+    worker_open = h;
+}
+
 static void sleep_poll(int64_t until)
 {
+    if (is_worker && !fast_path_possible())
+        worker_sync_mask();
     atomic_fetch_add(&sk__bell_wanted, 1);
     if (!wake_reason(until)) {
         int ms = sk__ms_left(until);
@@ -843,8 +871,7 @@ static void sleep_once(int64_t until, sk_arrival *got, bool *have)
     uint64_t set = atomic_load(&fast_mask);
     /* Under ThreadSanitizer the handler of a signal that arrives just
      * before sigtimedwait() runs only after it: wait by the doorbell. */
-    if (skp_have_sigwait && !SK_TSAN && atomic_load(&sk__hand_back_works) && set != 0 &&
-        sleep_fast(set, until, got, have))
+    if (fast_path_possible() && set != 0 && sleep_fast(set, until, got, have))
         return;
     sleep_poll(until);
 }

@@ -1043,7 +1043,12 @@ TEST(race_signals_during_thread_start_stop)
                          "%ld bad RT arrivals, first: code %d pid %d value %ld count %llu (sender %d)",
                          seq_bad, seq_first_bad.code, (int)seq_first_bad.pid, (long)seq_first_bad.value,
                          (unsigned long long)seq_first_bad.count, (int)getpid());
+#ifndef SK_PORTABLE
         CHECK_EQ(seq_disp, 0);
+#endif
+        /* The portable build's sigkit thread catches signals itself, next
+         * to the application's thread: two catching threads may reorder
+         * (docs/reliability.md, finding 4).  Every value still came once. */
     }
 }
 
@@ -1746,6 +1751,9 @@ static void refused_doorbell_child(void *arg)
 
 static void refused_doorbell(int variant)
 {
+#ifdef SK_PORTABLE
+    SK_SKIP("portable build: no fast path and no doorbell signals (a self-pipe wakes)");
+#endif
     if (SK_UNDER_TSAN)
         SK_SKIP("ThreadSanitizer builds wait by the doorbell fd (no fast path)");
     pid_t kid = sk_test_fork(refused_doorbell_child, &variant);
