@@ -162,6 +162,10 @@ uint64_t sk__take_requeued(void);
  * when nobody holds anything. */
 void sk__release_holders(void);
 
+/* The child of fork: no other thread exists, so no holder either (what
+ * this thread handed back is readmitted by its next dispatch, as ever). */
+void sk__holders_after_fork(void);
+
 /* Is there a holder that sk__release_holders() would ring now?  Part of
  * the sleeper's last look: a holder registers before it wakes anyone. */
 bool sk__holders_waiting(void);

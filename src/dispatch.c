@@ -148,6 +148,7 @@ static void after_fork_child(void)
     atomic_store(&worker_stop, 0);
     atomic_store(&worker_tid, 0);
     sk__timers_after_fork();
+    sk__holders_after_fork();
     pthread_sigmask(SIG_SETMASK, &fork_saved_mask, NULL);
 }
 
@@ -988,6 +989,7 @@ static void *worker_main(void *unused)
 {
     (void)unused;
     is_worker = true;
+    worker_open = 0; /* a new thread: everything blocked (sk_thread_start) */
     atomic_store(&worker_tid, self_tid());
     while (!atomic_load(&worker_stop))
         wait_core(INT64_MAX, true);

@@ -411,6 +411,17 @@ static int holder_doorbell(uint64_t held)
     return 0;
 }
 
+void sk__holders_after_fork(void)
+{
+    for (int i = 0; i < SK_HOLDERS; i++) {
+        atomic_store(&holder_tid[i], 0);
+        atomic_store(&holder_mask[i], 0);
+        atomic_store(&holder_kicked[i], 0);
+    }
+    atomic_store(&holders, 0);
+    held_slot = 0;
+}
+
 bool sk__holders_waiting(void)
 {
     if (atomic_load(&holders) == 0 || sk__queue_room() <= SK_QUEUE_CAP / 2)

@@ -814,6 +814,11 @@ static void race_dispatch(int waiters)
     CHECK_EQ(pthread_create(&tp, NULL, pinger, NULL), 0);
     if (waiters > 1)
         CHECK_EQ(pthread_create(&tw, NULL, second_waiter, NULL), 0);
+    /* The noise first: the race needs it under way (a handshake, not a sleep). */
+    double noisy = sk_test_now() + 10;
+    while (atomic_load(&noise_calls) == 0 && sk_test_now() < noisy)
+        sk_wait(10);
+    CHECK(atomic_load(&noise_calls) > 0);
     double t0 = sk_test_now();
     for (long i = 1; i <= n; i++) {
         write_byte(ping_pipe[1], i % 2 ? 'u' : 'r');
