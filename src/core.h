@@ -133,8 +133,7 @@ SK_SIGNAL_CONTEXT int sk__is_doorbell(const siginfo_t *si);
  * the first time only) and applies sk_trust().  false: dropped (counted
  * in sk_sigstate.untrusted), no handler, no wakeup byte, no graceful kill.
  * With trust SK_FROM_ANY it costs one relaxed add, one relaxed load and
- * a branch. */
-SK_SIGNAL_CONTEXT bool sk__admit(int signo, const siginfo_t *si);
+ * a branch, inline (sk__admit, at the end of this file). */
 
 /* 0 once the trampoline saw that blocking a signal through its context
  * has no effect here (valgrind): no hand-back, so no fast path either. */
@@ -160,7 +159,13 @@ uint64_t sk__take_requeued(void);
  * doorbell in every other thread that holds handed-back arrivals, so that
  * a thread which never calls sigkit lets them in again.  One relaxed load
  * when nobody holds anything. */
-void sk__release_holders(void);
+extern _Atomic int sk__holders; /* holder slots in use */
+void sk__release_holders_slow(void);
+static inline void sk__release_holders(void)
+{
+    if (atomic_load_explicit(&sk__holders, memory_order_relaxed) != 0)
+        sk__release_holders_slow();
+}
 
 /* The child of fork: no other thread exists, so no holder either (what
  * this thread handed back is readmitted by its next dispatch, as ever). */
@@ -168,7 +173,11 @@ void sk__holders_after_fork(void);
 
 /* Is there a holder that sk__release_holders() would ring now?  Part of
  * the sleeper's last look: a holder registers before it wakes anyone. */
-bool sk__holders_waiting(void);
+bool sk__holders_waiting_slow(void);
+static inline bool sk__holders_waiting(void)
+{
+    return atomic_load(&sk__holders) != 0 && sk__holders_waiting_slow();
+}
 
 /* Count an arrival the full ring cannot take into sk__sig[signo].folded
  * (one call, info->count arrivals, this sender's fields). */
@@ -192,5 +201,21 @@ void sk__timers_after_fork(void);
 /* Dispatch (dispatch.c). */
 int sk__init(void);                    /* 0 or -errno; idempotent */
 void sk__timers_changed(void);         /* the earliest deadline moved */
+
+/* The sender check behind sk__admit() (trampoline.c): counts a drop. */
+SK_SIGNAL_CONTEXT bool sk__admit_sender(int signo, const siginfo_t *si, uint64_t from);
+
+SK_SIGNAL_CONTEXT static inline bool sk__admit(int signo, const siginfo_t *si)
+{
+    sk_sigstate *st = &sk__sig[signo];
+    /* A readmitted arrival (SK_READMIT_MARK) was counted when it first
+     * came.  The mark is no proof (a sender may write any si_errno), so it
+     * is judged again; a forged mark only skips the count of a claim that
+     * trust judges like any other. */
+    if (si->si_errno != SK_READMIT_MARK)
+        atomic_fetch_add_explicit(&st->arrivals, 1, memory_order_relaxed);
+    uint64_t from = atomic_load_explicit(&st->trust, memory_order_relaxed);
+    return __builtin_expect(from == SK_FROM_ANY, 1) || sk__admit_sender(signo, si, from);
+}
 
 #endif

@@ -84,7 +84,7 @@ static __thread uint64_t requeued __attribute__((tls_model("initial-exec")));
 static _Atomic pid_t holder_tid[SK_HOLDERS];
 static _Atomic uint64_t holder_mask[SK_HOLDERS]; /* the signals it holds */
 static _Atomic int holder_kicked[SK_HOLDERS];    /* a doorbell is on its way */
-static _Atomic int holders;                      /* slots in use */
+_Atomic int sk__holders;                         /* slots in use */
 static __thread int held_slot __attribute__((tls_model("initial-exec"))); /* slot + 1 */
 
 void sk__queue_reset(void)
@@ -193,19 +193,11 @@ SK_SIGNAL_CONTEXT static bool trusted(const siginfo_t *si, uint64_t from)
     return (from & SK_FROM_UID(0)) && si->si_uid == (uid_t)(from >> 32);
 }
 
-SK_SIGNAL_CONTEXT bool sk__admit(int signo, const siginfo_t *si)
+SK_SIGNAL_CONTEXT bool sk__admit_sender(int signo, const siginfo_t *si, uint64_t from)
 {
-    sk_sigstate *st = &sk__sig[signo];
-    /* A readmitted arrival (SK_READMIT_MARK, hand_back below) was counted
-     * when it first came.  The mark is no proof (a sender may write any
-     * si_errno), so it is checked again; a forged mark only skips the
-     * count of a claim that trust judges like any other. */
-    if (si->si_errno != SK_READMIT_MARK)
-        atomic_fetch_add_explicit(&st->arrivals, 1, memory_order_relaxed);
-    uint64_t from = atomic_load_explicit(&st->trust, memory_order_relaxed);
-    if (__builtin_expect(from == SK_FROM_ANY, 1) || trusted(si, from))
+    if (trusted(si, from))
         return true;
-    atomic_fetch_add_explicit(&st->untrusted, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&sk__sig[signo].untrusted, 1, memory_order_relaxed);
     return false;
 }
 
@@ -357,7 +349,7 @@ SK_SIGNAL_CONTEXT static void hold(int signo)
              * it kicked after that holder left; its doorbell may have come
              * before we held anything.  Ask afresh. */
             atomic_store(&holder_kicked[i], 0);
-            atomic_fetch_add(&holders, 1);
+            atomic_fetch_add(&sk__holders, 1);
         }
     }
     if (k >= 0)
@@ -374,7 +366,7 @@ SK_SIGNAL_CONTEXT static void unhold(void)
     atomic_store(&holder_kicked[k], 0);
     held_slot = 0;
     atomic_store(&holder_tid[k], 0);
-    atomic_fetch_sub(&holders, 1);
+    atomic_fetch_sub(&sk__holders, 1);
 }
 
 /* A doorbell from dispatch, or any arrival once there is room again:
@@ -418,13 +410,13 @@ void sk__holders_after_fork(void)
         atomic_store(&holder_mask[i], 0);
         atomic_store(&holder_kicked[i], 0);
     }
-    atomic_store(&holders, 0);
+    atomic_store(&sk__holders, 0);
     held_slot = 0;
 }
 
-bool sk__holders_waiting(void)
+bool sk__holders_waiting_slow(void)
 {
-    if (atomic_load(&holders) == 0 || sk__queue_room() <= SK_QUEUE_CAP / 2)
+    if (atomic_load(&sk__holders) == 0 || sk__queue_room() <= SK_QUEUE_CAP / 2)
         return false;
     for (int i = 0; i < SK_HOLDERS; i++)
         if (atomic_load(&holder_tid[i]) != 0 && atomic_load(&holder_mask[i]) != 0 &&
@@ -433,9 +425,9 @@ bool sk__holders_waiting(void)
     return false;
 }
 
-void sk__release_holders(void)
+void sk__release_holders_slow(void)
 {
-    if (atomic_load_explicit(&holders, memory_order_relaxed) == 0 ||
+    if (atomic_load_explicit(&sk__holders, memory_order_relaxed) == 0 ||
         sk__queue_room() <= SK_QUEUE_CAP / 2)
         return;
     pid_t self = skp_gettid();
@@ -451,7 +443,7 @@ void sk__release_holders(void)
              * with its queue (docs/design.md, "Limits").  Free the slot. */
             atomic_store(&holder_mask[i], 0);
             atomic_store(&holder_kicked[i], 0);
-            atomic_fetch_sub(&holders, 1);
+            atomic_fetch_sub(&sk__holders, 1);
         } else if (err < 0) {
             atomic_store(&holder_kicked[i], 0); /* EAGAIN: next time */
         }
